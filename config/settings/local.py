@@ -1,0 +1,8 @@
+"""Running on a laptop: embedded PostgreSQL unless DATABASE_URL is set, Celery eager."""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

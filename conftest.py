@@ -1,0 +1,58 @@
+"""Fixtures shared by every app's tests: a small shop, its people and their roles."""
+
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture
+def shop(db):
+    return factories.Shop.create()
+
+
+@pytest.fixture
+def customer(db):
+    return factories.UserFactory(username="alice", email="alice@example.com")
+
+
+@pytest.fixture
+def other_customer(db):
+    return factories.UserFactory(username="bob", email="bob@example.com")
+
+
+@pytest.fixture
+def reviewer(db):
+    return factories.staff_user("Support agent", username="agent")
+
+
+@pytest.fixture
+def supervisor(db):
+    return factories.staff_user("Supervisor", username="supervisor")
+
+
+@pytest.fixture
+def warehouse(db):
+    return factories.staff_user("Warehouse", username="warehouse")
+
+
+@pytest.fixture
+def finance(db):
+    return factories.staff_user("Finance", username="finance")
+
+
+@pytest.fixture
+def order(shop, customer):
+    """A delivered order of two lines: 2 shirts at 25.00 + 2.00 tax, 1 jacket at 120.00 + 12.00 tax."""
+    return factories.make_order(customer=customer, lines=[
+        (shop.shirt, 2, "25.00", "2.00"),
+        (shop.jacket, 1, "120.00", "12.00"),
+    ])
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_gateway_clean():
+    from refunds.gateways.sandbox import SandboxGateway
+
+    SandboxGateway.reset()
+    yield
+    SandboxGateway.reset()

@@ -1,0 +1,38 @@
+"""The one way a stateful model changes state: a django-fsm transition plus an audit row."""
+
+from django.contrib.auth.models import AnonymousUser
+from django_fsm import can_proceed, has_transition_perm
+
+from core.errors import InvalidTransition, PermissionDenied
+
+
+def apply_transition(instance, transition: str, *, by, reason: str = "", **kwargs) -> None:
+    """Run `transition` on a locked `instance`, check `by` may do it, save with history.
+
+    `by=None` is the system itself (tasks, automatic decisions); a user must hold the
+    transition's permission (django-fsm's admin does not check it, so we do here).
+    """
+    method = getattr(instance, transition)
+    label = type(instance)._meta.verbose_name
+    current = getattr(instance, "status", "?")
+    if not can_proceed(method):
+        raise InvalidTransition(
+            f"Cannot {transition.replace('_', ' ')} a {label} that is {current}.",
+            code=f"{type(instance).__name__.lower()}_cannot_{transition}",
+        )
+    if by is not None and not isinstance(by, AnonymousUser) and not has_transition_perm(method, by):
+        raise PermissionDenied(f"You may not {transition.replace('_', ' ')} this {label}.")
+    if by is not None and isinstance(by, AnonymousUser):
+        raise PermissionDenied("Log in first.")
+    method(**kwargs)
+    save_with_history(instance, by=by, reason=reason or transition)
+
+
+def save_with_history(instance, *, by, reason: str) -> None:
+    instance._history_user = by
+    instance._change_reason = reason
+    # full_clean() would re-assign a protected state field, which django-fsm forbids;
+    # the state only ever changes through a transition, so it needs no cleaning.
+    protected = [f.name for f in instance._meta.concrete_fields if getattr(f, "protected", False)]
+    instance.full_clean(exclude=protected, validate_unique=False, validate_constraints=False)
+    instance.save()

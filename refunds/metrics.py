@@ -1,0 +1,10 @@
+from prometheus_client import Counter, Histogram
+
+REFUNDS_TOTAL = Counter("rma_refunds_total", "Refunds paid, by method", ["method"])
+REFUND_AMOUNT = Histogram("rma_refund_amount", "Refund amounts paid, in the refund's currency", ["currency"],
+                          buckets=(5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000))
+GATEWAY_LATENCY = Histogram("rma_gateway_latency_seconds", "Payment gateway refund call latency", ["gateway"],
+                            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+GATEWAY_FAILURES = Counter("rma_gateway_failures_total", "Failed gateway refund calls", ["gateway", "code"])
+REFUNDS_NEEDING_ATTENTION = Counter("rma_refunds_needing_attention_total",
+                                    "Refunds handed to finance after retries ran out or a hard decline", ["code"])

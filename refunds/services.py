@@ -1,0 +1,317 @@
+"""Refunds: created with their ledger entry, paid exactly once, retried, fallen back.
+
+The gateway is called outside any database transaction. Before the call the refund is
+claimed (processing, with a lease) and its idempotency key already stored; after it, the
+outcome is settled under a row lock. A worker that dies in between leaves a lapsed lease that
+the sweeper re-drives with the same key, so the gateway pays once.
+"""
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import NotFound, PermissionDenied, ValidationFailed
+from core.transitions import apply_transition, save_with_history
+from orders.services import loyalty_reverse_for_return
+from refunds import ledger
+from refunds.calculations import calculate_refund
+from refunds.choices import AttemptOutcome, RefundStatus
+from refunds.gateways import GatewayError, GatewayTimeout, get_gateway
+from refunds.gateways.base import CHARGE_TOO_OLD
+from refunds.metrics import GATEWAY_FAILURES, GATEWAY_LATENCY, REFUND_AMOUNT, REFUNDS_NEEDING_ATTENTION, REFUNDS_TOTAL
+from refunds.models import Refund, RefundAttempt
+from refunds.selectors import refund_inputs_for_return, units_returned_elsewhere
+from returns.choices import RefundMethod
+
+logger = logging.getLogger(__name__)
+
+
+def _config(key: str):
+    return settings.REFUNDS[key]
+
+
+def _lock(refund) -> Refund:
+    pk = refund.pk if isinstance(refund, Refund) else refund
+    locked = Refund.objects.select_for_update().filter(pk=pk).first()
+    if locked is None:
+        raise NotFound("No such refund.", code="refund_not_found")
+    return locked
+
+
+# --- creation ---
+
+def refund_start_for_return(*, return_request) -> Refund | None:
+    """Called inside the inspection's transaction, with the return locked and inspected.
+
+    Nothing owed closes the return; otherwise the refund row, its idempotency key and its
+    ledger entry are written together, and payment is queued once they are committed.
+    """
+    from returns.services import return_close, return_mark_refund_pending
+
+    quote = calculate_refund(**refund_inputs_for_return(return_request))
+    if quote.net <= 0:
+        return_close(return_request=return_request, reason="Inspected: nothing is owed.")
+        return None
+    order = return_request.order
+    payment = order.payments.order_by("captured_at").first()
+    method = return_request.refund_method
+    if method == RefundMethod.ORIGINAL_PAYMENT and payment is None:
+        method = RefundMethod.STORE_CREDIT  # nothing to refund to: credit, never nothing
+    refund = Refund(
+        return_request=return_request, customer=return_request.customer, method=method, currency=quote.currency,
+        gross=quote.gross, restocking_fee=quote.restocking_fee, shipping_refund=quote.shipping_refund,
+        net=quote.net, store_credit_bonus=quote.store_credit_bonus if method == RefundMethod.STORE_CREDIT else 0,
+        breakdown=quote.as_dict(),
+        gateway=payment.gateway if payment else "", charge_reference=payment.charge_reference if payment else "",
+    )
+    save_with_history(refund, by=None, reason="refund created on inspection")
+    ledger.post_refund_approved(refund)
+    _reverse_loyalty(return_request, quote)
+    return_mark_refund_pending(return_request=return_request)
+    pk = refund.pk
+    transaction.on_commit(lambda: _enqueue(pk))
+    return refund
+
+
+def _reverse_loyalty(return_request, quote) -> None:
+    order = return_request.order
+    lines = {line.pk: line.order_line for line in return_request.lines.select_related("order_line")}
+    returned_value = sum((a.gross for a in quote.lines), Decimal(0))
+    previously = Decimal(0)
+    order_lines = {line.pk: line for line in order.lines.all()}
+    for order_line_id, units in units_returned_elsewhere(return_request).items():
+        line = order_lines[order_line_id]
+        previously += (line.unit_price + line.unit_tax) * units
+    if lines:
+        loyalty_reverse_for_return(order=order, return_request=return_request, returned_value=returned_value,
+                                   previously_returned_value=previously)
+
+
+def _enqueue(refund_id: int, countdown: float = 0) -> None:
+    from refunds.tasks import process_refund
+
+    process_refund.apply_async((refund_id,), countdown=countdown or None)
+
+
+# --- processing ---
+
+@dataclass(frozen=True)
+class Claim:
+    refund_id: int
+    attempt: int
+    gateway: str
+    charge_reference: str
+    amount: Decimal
+    currency: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    status: str
+    retry_in: float | None = None
+
+
+def refund_process(*, refund_id: int) -> ProcessResult:
+    """Drive one refund one step: claim it, call the gateway, settle. Safe to call any number
+    of times, from any number of workers at once."""
+    claim = _claim(refund_id)
+    if claim is None:
+        status = Refund.objects.filter(pk=refund_id).values_list("status", flat=True).first()
+        return ProcessResult(status=status or "missing")
+    gateway = get_gateway()
+    request = {"charge_ref": claim.charge_reference, "amount": str(claim.amount), "currency": claim.currency,
+               "idempotency_key": claim.idempotency_key}
+    started_at = timezone.now()
+    clock = time.monotonic()
+    try:
+        result = gateway.refund(charge_ref=claim.charge_reference, amount=claim.amount, currency=claim.currency,
+                                idempotency_key=claim.idempotency_key)
+        error = None
+    except GatewayError as exc:
+        result, error = None, exc
+    latency = time.monotonic() - clock
+    GATEWAY_LATENCY.labels(claim.gateway or gateway.name).observe(latency)
+    RefundAttempt.objects.create(
+        refund_id=claim.refund_id, number=claim.attempt, gateway=claim.gateway or gateway.name,
+        idempotency_key=claim.idempotency_key, request=request,
+        response=result.raw if result else error.raw,
+        outcome=_outcome(error), error_code=error.code if error else "", error_message=str(error or ""),
+        latency_ms=int(latency * 1000), started_at=started_at,
+    )
+    return _settle(claim, result=result, error=error)
+
+
+def _outcome(error: GatewayError | None) -> str:
+    if error is None:
+        return AttemptOutcome.SUCCEEDED
+    if isinstance(error, GatewayTimeout):
+        return AttemptOutcome.TIMEOUT
+    return AttemptOutcome.TRANSIENT_ERROR if error.transient else AttemptOutcome.DECLINED
+
+
+@transaction.atomic
+def _claim(refund_id: int) -> Claim | None:
+    refund = Refund.objects.select_for_update().filter(pk=refund_id).first()
+    if refund is None or not _claimable(refund):
+        return None
+    now = timezone.now()
+    lease = None if refund.method == RefundMethod.CHEQUE else now + timezone.timedelta(
+        seconds=_config("PROCESSING_LEASE_SECONDS"))
+    reclaimed = refund.status == RefundStatus.PROCESSING
+    apply_transition(refund, "start", by=None, reason="re-driven after a lapsed lease" if reclaimed else "processing",
+                     lease_until=lease)
+    if refund.method == RefundMethod.STORE_CREDIT:
+        _pay_by_store_credit(refund, now=now)
+        return None
+    if refund.method == RefundMethod.CHEQUE:
+        return None  # finance writes the cheque and marks it issued
+    return Claim(refund_id=refund.pk, attempt=refund.attempts, gateway=refund.gateway,
+                 charge_reference=refund.charge_reference, amount=refund.net, currency=refund.currency,
+                 idempotency_key=str(refund.idempotency_key))
+
+
+def _claimable(refund: Refund) -> bool:
+    now = timezone.now()
+    if refund.status == RefundStatus.PENDING:
+        return True
+    if refund.status == RefundStatus.PROCESSING:
+        return refund.lease_expires_at is not None and refund.lease_expires_at < now
+    if refund.status == RefundStatus.FAILED:
+        return not refund.needs_attention and refund.next_attempt_at is not None and refund.next_attempt_at <= now
+    return False
+
+
+@transaction.atomic
+def _settle(claim: Claim, *, result, error: GatewayError | None) -> ProcessResult:
+    refund = _lock(claim.refund_id)
+    if refund.status != RefundStatus.PROCESSING or refund.attempts != claim.attempt:
+        # Another worker re-drove it after our lease lapsed; it settles with the same key.
+        return ProcessResult(status=refund.status)
+    now = timezone.now()
+    if error is None:
+        apply_transition(refund, "complete", by=None, reason="gateway confirmed", at=now,
+                         gateway_reference=result.reference)
+        ledger.post_gateway_refund(refund)
+        _finish(refund)
+        return ProcessResult(status=refund.status)
+
+    GATEWAY_FAILURES.labels(refund.gateway, error.code).inc()
+    if error.code == CHARGE_TOO_OLD:
+        apply_transition(refund, "fail", by=None, reason=str(error), code=error.code, message=str(error))
+        _fall_back(refund, method=RefundMethod.STORE_CREDIT, by=None,
+                   reason="The gateway refuses partial refunds on old charges: paid as store credit.")
+        return ProcessResult(status=refund.status)
+    exhausted = refund.attempts >= _config("MAX_ATTEMPTS")
+    if error.transient and not exhausted:
+        delay = backoff_seconds(refund.attempts)
+        apply_transition(refund, "fail", by=None, reason=f"attempt {refund.attempts} failed: {error.code}",
+                         code=error.code, message=str(error), retry_at=now + timezone.timedelta(seconds=delay))
+        return ProcessResult(status=refund.status, retry_in=delay)
+    apply_transition(refund, "fail", by=None, reason=f"handed to finance: {error.code}", code=error.code,
+                     message=str(error), needs_attention=True)
+    REFUNDS_NEEDING_ATTENTION.labels(error.code).inc()
+    logger.critical("refund needs finance", extra={"refund_id": refund.pk, "rma": refund.return_request.rma_number,
+                                                    "code": error.code, "attempts": refund.attempts})
+    return ProcessResult(status=refund.status)
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with full jitter around the exponential value."""
+    base = _config("BACKOFF_BASE_SECONDS") * 2 ** max(0, attempt - 1)
+    return min(_config("BACKOFF_MAX_SECONDS"), base * random.uniform(0.5, 1.5))
+
+
+def _pay_by_store_credit(refund: Refund, *, now) -> None:
+    apply_transition(refund, "complete", by=None, reason="store credit issued", at=now)
+    ledger.post_store_credit(refund)
+    _finish(refund)
+
+
+def _finish(refund: Refund) -> None:
+    from returns.services import return_mark_refunded
+
+    return_mark_refunded(return_request_id=refund.return_request_id)
+    REFUNDS_TOTAL.labels(refund.paid_method).inc()
+    REFUND_AMOUNT.labels(refund.currency).observe(float(refund.net))
+
+
+def _fall_back(refund: Refund, *, method: str, by, reason: str) -> None:
+    apply_transition(refund, "fall_back", by=by, reason=reason, method=method, at=timezone.now())
+    if method == RefundMethod.STORE_CREDIT:
+        ledger.post_store_credit(refund)
+        _finish(refund)
+    pk = refund.pk
+    transaction.on_commit(lambda: _notify_fallback(pk))
+
+
+def _notify_fallback(refund_id: int) -> None:
+    from refunds.tasks import send_refund_method_changed
+
+    send_refund_method_changed.delay(refund_id)
+
+
+# --- finance ---
+
+def _require_finance(by) -> None:
+    if by is None or not by.is_authenticated or not by.has_perm("refunds.manage_refund"):
+        raise PermissionDenied("Only finance may do this.")
+
+
+@transaction.atomic
+def refund_retry(*, refund, by) -> Refund:
+    """Finance sends a failed refund back to the gateway (same idempotency key)."""
+    _require_finance(by)
+    refund = _lock(refund)
+    if refund.status != RefundStatus.FAILED:
+        raise ValidationFailed(f"Only a failed refund can be retried; this one is {refund.status}.",
+                               code="refund_not_failed")
+    refund.needs_attention = False
+    refund.next_attempt_at = timezone.now()
+    save_with_history(refund, by=by, reason="retry requested by finance")
+    pk = refund.pk
+    transaction.on_commit(lambda: _enqueue(pk))
+    return refund
+
+
+@transaction.atomic
+def refund_fall_back(*, refund, by, method: str, reason: str = "") -> Refund:
+    """Finance pays a failed refund as store credit or by cheque instead."""
+    _require_finance(by)
+    if method not in (RefundMethod.STORE_CREDIT, RefundMethod.CHEQUE):
+        raise ValidationFailed("Fall back to store credit or a cheque.", code="invalid_fallback_method")
+    refund = _lock(refund)
+    if refund.status != RefundStatus.FAILED:
+        raise ValidationFailed(f"Only a failed refund can be paid another way; this one is {refund.status}.",
+                               code="refund_not_failed")
+    _fall_back(refund, method=method, by=by, reason=reason or f"switched to {method} by finance")
+    return refund
+
+
+@transaction.atomic
+def refund_mark_cheque_issued(*, refund, by, cheque_number: str) -> Refund:
+    _require_finance(by)
+    cheque_number = (cheque_number or "").strip()
+    if not cheque_number:
+        raise ValidationFailed("Enter the cheque number.", code="cheque_number_required")
+    refund = _lock(refund)
+    is_cheque = refund.method == RefundMethod.CHEQUE and refund.status == RefundStatus.PROCESSING
+    is_fallback_cheque = refund.status == RefundStatus.FALLBACK and refund.fallback_method == RefundMethod.CHEQUE \
+        and not refund.cheque_number
+    if not (is_cheque or is_fallback_cheque):
+        raise ValidationFailed("This refund is not waiting for a cheque.", code="refund_not_awaiting_cheque")
+    refund.cheque_number = cheque_number[:50]
+    if is_cheque:
+        apply_transition(refund, "complete", by=by, reason=f"cheque {cheque_number} issued", at=timezone.now())
+    else:
+        refund.completed_at = timezone.now()
+        save_with_history(refund, by=by, reason=f"cheque {cheque_number} issued")
+    ledger.post_cheque(refund)
+    _finish(refund)
+    return refund

@@ -1,0 +1,76 @@
+from django.db import models
+
+
+class ReturnStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    AUTHORIZED = "authorized", "Authorized"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+    IN_TRANSIT = "in_transit", "In transit"
+    EXPIRED = "expired", "Expired"
+    RECEIVED = "received", "Received"
+    INSPECTED = "inspected", "Inspected"
+    REFUND_PENDING = "refund_pending", "Refund pending"
+    REFUNDED = "refunded", "Refunded"
+    CLOSED = "closed", "Closed"
+
+
+# Returns whose units still count against what is left to return on an order line.
+OPEN_STATUSES = (
+    ReturnStatus.REQUESTED,
+    ReturnStatus.AUTHORIZED,
+    ReturnStatus.IN_TRANSIT,
+    ReturnStatus.RECEIVED,
+    ReturnStatus.INSPECTED,
+    ReturnStatus.REFUND_PENDING,
+)
+# Returns whose units have come back (or are on their way to being refunded).
+SETTLED_STATUSES = (ReturnStatus.REFUNDED, ReturnStatus.CLOSED)
+SHIPPED_STATUSES = (ReturnStatus.IN_TRANSIT, ReturnStatus.RECEIVED, ReturnStatus.INSPECTED,
+                    ReturnStatus.REFUND_PENDING, ReturnStatus.REFUNDED, ReturnStatus.CLOSED)
+
+
+class ReviewMode(models.TextChoices):
+    MANUAL = "manual", "Every return is reviewed"
+    RISK_BASED = "risk_based", "Reviewed only when risky or large"
+
+
+class Condition(models.TextChoices):
+    NEW = "new", "New"
+    LIKE_NEW = "like_new", "Like new"
+    DAMAGED = "damaged", "Damaged"
+    UNSELLABLE = "unsellable", "Unsellable"
+
+
+class Disposition(models.TextChoices):
+    RESTOCK = "restock", "Restock"
+    QUARANTINE = "quarantine", "Quarantine and vendor claim"
+    DISPOSE = "dispose", "Dispose"
+
+
+DISPOSITION_BY_CONDITION = {
+    Condition.NEW: Disposition.RESTOCK,
+    Condition.LIKE_NEW: Disposition.RESTOCK,
+    Condition.DAMAGED: Disposition.QUARANTINE,
+    Condition.UNSELLABLE: Disposition.DISPOSE,
+}
+
+
+class RefundMethod(models.TextChoices):
+    ORIGINAL_PAYMENT = "original_payment", "Original payment"
+    STORE_CREDIT = "store_credit", "Store credit"
+    CHEQUE = "cheque", "Cheque"
+
+
+class Resolution(models.TextChoices):
+    REFUND = "refund", "Refund"
+
+
+class RefundTiming(models.TextChoices):
+    AFTER_INSPECTION = "after_inspection", "After inspection"
+
+
+class LabelStatus(models.TextChoices):
+    NONE = "none", "No label yet"
+    PENDING = "pending", "Label pending"
+    ISSUED = "issued", "Label issued"

@@ -1,0 +1,250 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from core.models import MoneyField, TimeStampedModel
+from returns.choices import (
+    Condition,
+    Disposition,
+    LabelStatus,
+    RefundMethod,
+    RefundTiming,
+    Resolution,
+    ReturnStatus,
+    ReviewMode,
+)
+
+S = ReturnStatus
+
+
+def default_fee_conditions() -> list[str]:
+    return [Condition.LIKE_NEW, Condition.DAMAGED]
+
+
+class ReturnPolicy(TimeStampedModel):
+    """How returns work for one product category; the row with no category is the default."""
+
+    category = models.SlugField(max_length=50, unique=True, null=True, blank=True,
+                                help_text="Product category this policy covers; empty for the default policy.")
+    window_days = models.PositiveIntegerField(default=30)
+    restocking_fee_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("0"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)])
+    restocking_fee_conditions = models.JSONField(
+        default=default_fee_conditions, blank=True,
+        help_text="Inspected conditions that incur the restocking fee.")
+    review_mode = models.CharField(max_length=20, choices=ReviewMode.choices, default=ReviewMode.RISK_BASED)
+    auto_approve_limit = MoneyField(default=Decimal("500"),
+                                    help_text="Returns worth more than this wait for a reviewer.")
+    store_credit_bonus_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("5"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)])
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "return policies"
+        ordering = ["category"]
+
+    def __str__(self) -> str:
+        return f"Policy for {self.category or 'all other categories'}"
+
+    def snapshot(self) -> dict:
+        return {
+            "policy_id": self.pk,
+            "category": self.category,
+            "window_days": self.window_days,
+            "restocking_fee_percent": str(self.restocking_fee_percent),
+            "restocking_fee_conditions": list(self.restocking_fee_conditions),
+            "review_mode": self.review_mode,
+            "auto_approve_limit": str(self.auto_approve_limit),
+            "store_credit_bonus_percent": str(self.store_credit_bonus_percent),
+            "refund_timing": RefundTiming.AFTER_INSPECTION,
+        }
+
+
+class ReturnReason(models.Model):
+    code = models.SlugField(max_length=50, unique=True)
+    label = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    claims_damage = models.BooleanField(default=False, help_text="The customer says the item arrived damaged.")
+    position = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _is_reviewer(instance, user) -> bool:
+    return user.has_perm("returns.review_returnrequest")
+
+
+def _is_owner_or_agent(instance, user) -> bool:
+    return instance.customer_id == user.pk or user.has_perm("returns.manage_returnrequest")
+
+
+def _is_agent(instance, user) -> bool:
+    return user.has_perm("returns.manage_returnrequest")
+
+
+def _is_receiver(instance, user) -> bool:
+    return user.has_perm("returns.receive_returnrequest")
+
+
+def _is_inspector(instance, user) -> bool:
+    return user.has_perm("returns.inspect_returnrequest")
+
+
+def _system_only(instance, user) -> bool:
+    return False
+
+
+class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
+    rma_number = models.CharField(max_length=20, unique=True, editable=False)
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="returns")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="returns")
+    status = FSMField(max_length=20, choices=ReturnStatus.choices, default=S.REQUESTED, protected=True, db_index=True)
+    note = models.TextField(blank=True)
+    refund_method = models.CharField(max_length=20, choices=RefundMethod.choices,
+                                     default=RefundMethod.ORIGINAL_PAYMENT)
+    policy_snapshot = models.JSONField(default=dict,
+                                       help_text="The policies that applied, per category, when requested.")
+    review_reasons = models.JSONField(default=list, blank=True, help_text="Why the return waits for a reviewer.")
+    fraud_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
+    decision_reason = models.TextField(blank=True, help_text="Why it was approved, rejected or cancelled.")
+    arrived_late = models.BooleanField(default=False, help_text="Received after the RMA had expired.")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    authorized_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    inspected_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    carrier = models.CharField(max_length=50, blank=True)
+    tracking_number = models.CharField(max_length=64, blank=True, db_index=True)
+    label_status = models.CharField(max_length=10, choices=LabelStatus.choices, default=LabelStatus.NONE)
+    trace_context = models.JSONField(default=dict, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at"]
+        permissions = [
+            ("review_returnrequest", "Can approve or reject returns"),
+            ("manage_returnrequest", "Can act on returns for customers (cancel, expire, close)"),
+            ("receive_returnrequest", "Can record the receipt of returned parcels"),
+            ("inspect_returnrequest", "Can record the inspection of returned items"),
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"]), models.Index(fields=["customer", "status"])]
+
+    def __str__(self) -> str:
+        return self.rma_number
+
+    # --- transitions: state only; services do the locking, checks and side effects ---
+
+    @transition(field=status, source=S.REQUESTED, target=S.AUTHORIZED, permission=_is_reviewer)
+    def authorize(self, *, at) -> None:
+        self.authorized_at = at
+
+    @transition(field=status, source=S.REQUESTED, target=S.REJECTED, permission=_is_reviewer)
+    def reject(self, *, at, decision: str) -> None:
+        self.decision_reason = decision
+        self.closed_at = at
+
+    @transition(field=status, source=[S.REQUESTED, S.AUTHORIZED], target=S.CANCELLED, permission=_is_owner_or_agent)
+    def cancel(self, *, at, decision: str) -> None:
+        self.decision_reason = decision
+        self.closed_at = at
+
+    @transition(field=status, source=S.AUTHORIZED, target=S.IN_TRANSIT, permission=_is_agent)
+    def ship(self, *, at) -> None:
+        self.shipped_at = at
+
+    @transition(field=status, source=S.AUTHORIZED, target=S.EXPIRED, permission=_is_agent)
+    def expire(self, *, at) -> None:
+        self.closed_at = at
+
+    @transition(field=status, source=[S.AUTHORIZED, S.IN_TRANSIT, S.EXPIRED], target=S.RECEIVED,
+                permission=_is_receiver)
+    def receive(self, *, at) -> None:
+        self.arrived_late = self.status == S.EXPIRED
+        self.received_at = at
+        self.closed_at = None
+
+    @transition(field=status, source=S.RECEIVED, target=S.INSPECTED, permission=_is_inspector,
+                conditions=[lambda r: r.all_lines_inspected()])
+    def inspect(self, *, at) -> None:
+        self.inspected_at = at
+
+    @transition(field=status, source=S.INSPECTED, target=S.REFUND_PENDING, permission=_system_only)
+    def issue_refund(self) -> None:
+        pass
+
+    @transition(field=status, source=S.REFUND_PENDING, target=S.REFUNDED, permission=_system_only)
+    def complete_refund(self) -> None:
+        pass
+
+    @transition(field=status, source=[S.REFUNDED, S.INSPECTED], target=S.CLOSED, permission=_is_agent,
+                conditions=[lambda r: r.status == S.REFUNDED or not r.has_refund()])
+    def close(self, *, at) -> None:
+        self.closed_at = at
+
+    # --- reads ---
+
+    def all_lines_inspected(self) -> bool:
+        """Every line that came back has a condition; a line of which nothing arrived needs none."""
+        return not self.lines.filter(condition="").exclude(received_quantity=0).exists()
+
+    def has_refund(self) -> bool:
+        try:
+            return self.refund is not None
+        except ObjectDoesNotExist:
+            return False
+
+    def policy_for(self, category: str) -> dict:
+        policies = self.policy_snapshot.get("categories", {})
+        return policies.get(category) or policies[""]
+
+    @property
+    def needs_review(self) -> bool:
+        return self.status == S.REQUESTED
+
+
+class ReturnLine(models.Model):
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey("orders.OrderLine", on_delete=models.PROTECT, related_name="return_lines")
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    reason = models.ForeignKey(ReturnReason, on_delete=models.PROTECT, related_name="+")
+    customer_note = models.CharField(max_length=500, blank=True)
+    resolution = models.CharField(max_length=20, choices=Resolution.choices, default=Resolution.REFUND)
+    condition = models.CharField(max_length=20, choices=Condition.choices, blank=True)
+    received_quantity = models.PositiveIntegerField(null=True, blank=True)
+    disposition = models.CharField(max_length=20, choices=Disposition.choices, blank=True)
+    inspection_notes = models.TextField(blank=True)
+    inspected_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["return_request", "order_line"], name="return_line_unique_per_order_line"),
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="return_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=models.Q(received_quantity__isnull=True)
+                | models.Q(received_quantity__lte=models.F("quantity")),
+                name="return_line_received_not_above_requested",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_line.product.sku}"
+
+    @property
+    def refundable_quantity(self) -> int:
+        """Units the customer is refunded for: what arrived once received, else what was asked."""
+        return self.quantity if self.received_quantity is None else self.received_quantity

@@ -1,0 +1,186 @@
+"""Eligibility and review rules: each a small function that returns a verdict.
+
+Request rules see the whole request; line rules see one requested line. The service
+evaluates them as lists, collects every denial (each with a stable code and a message the
+customer can read), and sends the return to review when any review rule says so.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from orders.choices import RETURNABLE_ORDER_STATUSES
+from returns.choices import ReviewMode
+
+
+class Outcome(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+    REVIEW = "review"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    code: str = ""
+    message: str = ""
+
+    @classmethod
+    def deny(cls, code: str, message: str) -> "Verdict":
+        return cls(Outcome.DENY, code, message)
+
+    @classmethod
+    def review(cls, code: str, message: str) -> "Verdict":
+        return cls(Outcome.REVIEW, code, message)
+
+
+ALLOW = Verdict(Outcome.ALLOW)
+
+
+@dataclass
+class RequestedLine:
+    index: int
+    order_line_id: object
+    quantity: object
+    reason_code: object
+    note: str = ""
+    # Resolved by the service before the line rules run:
+    order_line: object = None
+    reason: object = None
+    policy: object = None
+    returnable_quantity: int = 0
+
+
+@dataclass
+class EligibilityContext:
+    actor: object
+    order: object
+    lines: list[RequestedLine]
+    now: datetime
+    acting_for_customer: bool  # a customer asking for themself, not staff or a partner
+    # Filled in for the review rules:
+    amount: Decimal = Decimal(0)
+    fraud_score: int = 0
+    customer_flagged: bool = False
+    review_threshold: int = 80
+    policies: list = field(default_factory=list)
+
+
+# --- request rules: stop at the first denial, later ones assume earlier ones passed ---
+
+def order_belongs_to_customer(ctx: EligibilityContext) -> Verdict:
+    if ctx.acting_for_customer and ctx.order.customer_id != ctx.actor.pk:
+        return Verdict.deny("order_not_found", "We could not find that order on your account.")
+    return ALLOW
+
+
+def order_is_fulfilled(ctx: EligibilityContext) -> Verdict:
+    if ctx.order.status not in RETURNABLE_ORDER_STATUSES:
+        return Verdict.deny("order_not_fulfilled", "This order has not shipped yet, so it cannot be returned.")
+    return ALLOW
+
+
+def has_lines(ctx: EligibilityContext) -> Verdict:
+    if not ctx.lines:
+        return Verdict.deny("no_lines", "Choose at least one item to return.")
+    return ALLOW
+
+
+def no_duplicate_lines(ctx: EligibilityContext) -> Verdict:
+    seen = [str(line.order_line_id) for line in ctx.lines]
+    if len(seen) != len(set(seen)):
+        return Verdict.deny("duplicate_line", "Each item may appear only once in a return; combine the quantities.")
+    return ALLOW
+
+
+REQUEST_RULES: list[Callable[[EligibilityContext], Verdict]] = [
+    order_belongs_to_customer, order_is_fulfilled, has_lines, no_duplicate_lines,
+]
+
+
+# --- line rules: every line is checked, every denial reported ---
+
+def line_in_order(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    if line.order_line is None:
+        return Verdict.deny("line_not_in_order", "That item is not part of this order.")
+    return ALLOW
+
+
+def quantity_positive(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity < 1:
+        return Verdict.deny("invalid_quantity", "The quantity must be a whole number of at least 1.")
+    return ALLOW
+
+
+def reason_known(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    if line.reason is None:
+        return Verdict.deny("unknown_reason", "Choose one of the listed reasons for the return.")
+    return ALLOW
+
+
+def product_returnable(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    if not line.order_line.product.returnable:
+        return Verdict.deny("product_not_returnable", f"{line.order_line.product.name} cannot be returned.")
+    return ALLOW
+
+
+def within_window(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    delivered_at = ctx.order.delivered_at
+    if delivered_at is None:
+        return Verdict.deny("order_not_delivered", "This order has not been delivered yet.")
+    days = (ctx.now - delivered_at).days
+    if days > line.policy.window_days:
+        return Verdict.deny(
+            "return_window_closed",
+            f"The {line.policy.window_days}-day return window for {line.order_line.product.name} has closed.",
+        )
+    return ALLOW
+
+
+def quantity_available(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    if line.quantity > line.returnable_quantity:
+        return Verdict.deny(
+            "quantity_exceeds_returnable",
+            f"Only {line.returnable_quantity} of {line.order_line.product.name} can still be returned.",
+        )
+    return ALLOW
+
+
+# The first rules resolve what the later ones read; a line stops at its first denial.
+LINE_RULES: list[Callable[[EligibilityContext, RequestedLine], Verdict]] = [
+    line_in_order, quantity_positive, reason_known, product_returnable, within_window, quantity_available,
+]
+
+
+# --- review rules: never deny, only send the return to a person ---
+
+def manual_review_mode(ctx: EligibilityContext) -> Verdict:
+    if any(policy.review_mode == ReviewMode.MANUAL for policy in ctx.policies):
+        return Verdict.review("policy_manual_review", "The policy asks for every return to be reviewed.")
+    return ALLOW
+
+
+def above_auto_approve_limit(ctx: EligibilityContext) -> Verdict:
+    limit = min((policy.auto_approve_limit for policy in ctx.policies), default=None)
+    if limit is not None and ctx.amount > limit:
+        return Verdict.review("above_auto_approve_limit", f"The amount {ctx.amount} is above the limit {limit}.")
+    return ALLOW
+
+
+def high_fraud_score(ctx: EligibilityContext) -> Verdict:
+    if ctx.fraud_score >= ctx.review_threshold:
+        return Verdict.review("high_fraud_score", f"Fraud score {ctx.fraud_score} ≥ {ctx.review_threshold}.")
+    return ALLOW
+
+
+def customer_flagged(ctx: EligibilityContext) -> Verdict:
+    if ctx.customer_flagged:
+        return Verdict.review("customer_flagged", "The customer is flagged for review.")
+    return ALLOW
+
+
+REVIEW_RULES: list[Callable[[EligibilityContext], Verdict]] = [
+    manual_review_mode, above_auto_approve_limit, high_fraud_score, customer_flagged,
+]
