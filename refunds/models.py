@@ -92,11 +92,11 @@ class Refund(ConcurrentTransitionMixin, TimeStampedModel):
         self.lease_expires_at = None
 
     @transition(field=status, source=S.FAILED, target=S.FALLBACK, permission=_is_finance)
-    def fall_back(self, *, method: str, at) -> None:
-        self.fallback_method = method
+    def fall_back(self, *, to_method: str, at) -> None:
+        self.fallback_method = to_method
         self.needs_attention = False
         self.next_attempt_at = None
-        if method == RefundMethod.STORE_CREDIT:
+        if to_method == RefundMethod.STORE_CREDIT:
             self.completed_at = at
 
 

@@ -243,7 +243,7 @@ def _finish(refund: Refund) -> None:
 
 
 def _fall_back(refund: Refund, *, method: str, by, reason: str) -> None:
-    apply_transition(refund, "fall_back", by=by, reason=reason, method=method, at=timezone.now())
+    apply_transition(refund, "fall_back", by=by, reason=reason, to_method=method, at=timezone.now())
     if method == RefundMethod.STORE_CREDIT:
         ledger.post_store_credit(refund)
         _finish(refund)

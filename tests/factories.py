@@ -29,10 +29,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     @factory.post_generation
-    def password(obj, create, extracted, **kwargs):
-        obj.set_password(extracted or PASSWORD)
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or PASSWORD)
         if create:
-            obj.save(update_fields=["password"])
+            self.save(update_fields=["password"])
 
 
 def staff_user(role: str, **kwargs):
@@ -119,3 +119,28 @@ def make_order(*, customer, lines, currency="USD", shipping="9.95", delivered_da
 
 def line_request(order_line, quantity=1, reason="wrong_size", **extra) -> dict:
     return {"order_line_id": order_line.pk, "quantity": quantity, "reason": reason, **extra}
+
+
+def received_return(*, order, customer, warehouse, lines=None, refund_method="original_payment"):
+    """A return requested, authorised, shipped and received in full: ready for inspection.
+
+    `lines` are (order_line, quantity) pairs; by default every shipped unit comes back.
+    """
+    from returns import services
+
+    lines = lines or [(ol, ol.quantity_shipped) for ol in order.lines.all()]
+    rr = services.return_request_create(by=customer, order_id=order.pk, refund_method=refund_method,
+                                        lines=[line_request(ol, qty) for ol, qty in lines])
+    if rr.status == "requested":
+        staff = staff_user("Support agent", username="factory-agent")
+        rr = services.return_approve(return_request=rr, by=staff)
+    services.return_mark_in_transit(return_request=rr)
+    return services.return_receive(return_request=rr, by=warehouse)
+
+
+def inspect_all(return_request, *, by, condition="new"):
+    from returns import services
+
+    return services.return_inspect(return_request=return_request, by=by,
+                                   inspections={line.pk: {"condition": condition}
+                                                for line in return_request.lines.all()})

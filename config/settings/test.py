@@ -1,11 +1,12 @@
 """The test suite: always PostgreSQL (DATABASE_URL or the embedded server), Celery eager."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import REFUNDS
+from config.settings.base import REFUNDS, env
 
 DEBUG = False
-CELERY_TASK_ALWAYS_EAGER = True
-CELERY_BROKER_URL = "memory://"
+# A real worker started by the end-to-end test runs these settings with a broker and no eager mode.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="memory://")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 REFUNDS = {

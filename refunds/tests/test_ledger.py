@@ -1,0 +1,94 @@
+"""The ledger is append-only and balanced, enforced by PostgreSQL itself."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, IntegrityError, connection, transaction
+
+from refunds import ledger
+from refunds.models import JournalEntry, JournalLine, Refund
+from tests import factories
+
+D = Decimal
+
+
+@pytest.fixture
+def paid_refund(order, customer, warehouse, django_capture_on_commit_callbacks):
+    rr = factories.received_return(order=order, customer=customer, warehouse=warehouse,
+                                   lines=[(order.lines.first(), 2)])
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.inspect_all(rr, by=warehouse)
+    return Refund.objects.get(return_request=rr)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("statement", [
+    "UPDATE refunds_journalline SET amount = amount + 1",
+    "DELETE FROM refunds_journalline",
+    "UPDATE refunds_journalentry SET memo = 'edited'",
+    "DELETE FROM refunds_journalentry",
+    "UPDATE refunds_refundattempt SET outcome = 'succeeded'",
+    "DELETE FROM refunds_refundattempt",
+])
+def test_posted_rows_cannot_be_changed_even_with_raw_sql(paid_refund, statement):
+    before = list(JournalLine.objects.values_list("pk", "amount"))
+    refused = pytest.raises(DatabaseError, match="Cannot update or delete")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert list(JournalLine.objects.values_list("pk", "amount")) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unbalanced_entry_is_refused_at_commit(shop):
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        entry = JournalEntry.objects.create(kind="reversal", reference="test:unbalanced")
+        JournalLine.objects.create(entry=entry, account=ledger.account(ledger.REFUNDS_PAYABLE),
+                                   amount=D("10.00"), currency="USD")
+        JournalLine.objects.create(entry=entry, account=ledger.account(ledger.GATEWAY_CLEARING),
+                                   amount=D("-9.99"), currency="USD")
+    assert not JournalEntry.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_balance_is_checked_per_currency(shop):
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        entry = JournalEntry.objects.create(kind="reversal", reference="test:currencies")
+        JournalLine.objects.create(entry=entry, account=ledger.account(ledger.REFUNDS_PAYABLE),
+                                   amount=D("10.00"), currency="USD")
+        JournalLine.objects.create(entry=entry, account=ledger.account(ledger.GATEWAY_CLEARING),
+                                   amount=D("-10.00"), currency="EUR")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_without_lines_is_refused_at_commit(shop):
+    with pytest.raises(IntegrityError, match="at least two lines"), transaction.atomic():
+        JournalEntry.objects.create(kind="reversal", reference="test:empty")
+
+
+@pytest.mark.django_db
+def test_posting_the_same_event_twice_posts_once(paid_refund):
+    first = ledger.post_gateway_refund(paid_refund)
+    again = ledger.post_gateway_refund(paid_refund)
+    assert first.pk == again.pk
+    assert JournalEntry.objects.filter(kind="gateway_refund").count() == 1
+
+
+@pytest.mark.django_db
+def test_reconcile_passes_on_honest_books(paid_refund, capsys):
+    call_command("reconcile")
+    out = capsys.readouterr().out
+    assert "trial balance USD: 0" in out and "ledger reconciles" in out
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("tamper", "expected"), [
+    ("UPDATE refunds_refund SET net = net + 1", "approved 54.000 to pay but the refund says 55.000"),
+    ("UPDATE refunds_refund SET status = 'failed'", "refunds payable is 0.000, expected -54.000"),
+])
+def test_reconcile_catches_a_tampered_refund(paid_refund, tamper, expected, capsys):
+    with connection.cursor() as cursor:
+        cursor.execute(tamper)
+    with pytest.raises(CommandError, match="reconciliation failed"):
+        call_command("reconcile")
+    assert expected in capsys.readouterr().err
