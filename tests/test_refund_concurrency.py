@@ -1,12 +1,9 @@
 """Many workers and many clicks on one refund: the gateway pays once."""
 
-from contextlib import contextmanager
-
 import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from config.celery_app import app
 from core.errors import InvalidTransition
 from refunds.choices import EntryKind, RefundStatus
 from refunds.models import JournalEntry, Refund, RefundAttempt, SandboxRefund
@@ -15,20 +12,11 @@ from refunds.services import refund_process
 from returns import services
 from returns.choices import ReturnStatus
 from tests import factories
+from tests.celery import queued_not_run
 from tests.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 16
-
-
-@contextmanager
-def queued_not_run():
-    """Tasks go to an in-memory queue nobody consumes, as if every worker were busy."""
-    app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = True
 
 
 def test_sixteen_workers_processing_one_refund_pay_once(order, customer, warehouse):

@@ -26,3 +26,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+
+# Every worker shares one token bucket per gateway credential.
+REFUNDS = {
+    **REFUNDS,
+    "RATE_LIMIT_REDIS_URL": env(
+        "REFUNDS_RATE_LIMIT_REDIS_URL",
+        default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "",
+    ),
+}
