@@ -15,7 +15,8 @@ def loyalty_reverse_for_return(*, order: Order, return_request, returned_value: 
     return, floor(earned × all returned value / order value) points are reversed in total.
     """
     order = Order.objects.select_for_update().get(pk=order.pk)
-    order_value = sum(((line.unit_price + line.unit_tax) * line.quantity_shipped for line in order.lines.all()),
+    # Points were earned on everything ordered, so each returned unit takes back its share of that.
+    order_value = sum(((line.unit_price + line.unit_tax) * line.quantity_ordered for line in order.lines.all()),
                       Decimal(0))
     if not order.loyalty_points_earned or order_value <= 0:
         return None

@@ -6,6 +6,8 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
+from core.money import round_money
+
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def process_refund(self, refund_id: int) -> str:
@@ -46,11 +48,13 @@ def send_refund_method_changed(refund_id: int) -> None:
     if not refund.customer.email:
         return
     method = refund.get_fallback_method_display().lower()
+    net = round_money(refund.net, refund.currency)
+    bonus = round_money(refund.store_credit_bonus, refund.currency)
     send_mail(
         subject=f"Your refund for {refund.return_request.rma_number} is coming as {method}",
-        message=(f"We could not send {refund.net} {refund.currency} back to your original payment method, "
+        message=(f"We could not send {net} {refund.currency} back to your original payment method, "
                  f"so we are paying it as {method} instead."
-                 + (f" Your store credit now includes a bonus of {refund.store_credit_bonus}."
+                 + (f" Your store credit now includes a bonus of {bonus}."
                     if refund.store_credit_bonus else "")),
         from_email=None,
         recipient_list=[refund.customer.email],

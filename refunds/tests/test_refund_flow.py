@@ -139,6 +139,7 @@ def test_partial_refund_of_an_old_charge_falls_back_to_store_credit(shop, custom
     assert ledger.store_credit_balance(customer, "USD") == D("27.00")
     assert not SandboxRefund.objects.exists()
     assert len(mail.outbox) == 1 and rr.rma_number in mail.outbox[0].subject
+    assert "27.00 USD" in mail.outbox[0].body and "27.000" not in mail.outbox[0].body
     assert reconcile().ok
 
 
