@@ -12,14 +12,15 @@ from refunds.models import Refund
 from returns.choices import RefundMethod, ReturnStatus
 
 
-def units_returned_elsewhere(return_request) -> dict[int, int]:
-    """Units per order line that other returns of the same order have brought back (or hold)."""
+def units_returned_elsewhere(*, order, exclude_return=None) -> dict[int, int]:
+    """Units per order line that other live returns of the order have brought back (or hold)."""
     from returns.models import ReturnLine
 
+    lines = ReturnLine.objects.filter(return_request__order_id=order.pk)
+    if exclude_return is not None:
+        lines = lines.exclude(return_request=exclude_return)
     rows = (
-        ReturnLine.objects.filter(return_request__order_id=return_request.order_id)
-        .exclude(return_request=return_request)
-        .exclude(return_request__status__in=(ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED))
+        lines.exclude(return_request__status__in=(ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED))
         .values("order_line_id")
         .annotate(units=Sum(Coalesce(F("received_quantity"), F("quantity"))))
     )
@@ -27,28 +28,37 @@ def units_returned_elsewhere(return_request) -> dict[int, int]:
 
 
 def refund_inputs_for_return(return_request, *, store_credit: bool | None = None) -> dict:
-    """Everything `calculate_refund` needs for this return, read once."""
-    order = return_request.order
-    lines = list(return_request.lines.select_related("order_line__product"))
-    elsewhere = units_returned_elsewhere(return_request)
-    mine = {line.order_line_id: line.refundable_quantity for line in lines}
+    """Everything `calculate_refund` needs for this saved return, with its policy snapshot."""
+    if store_credit is None:
+        store_credit = return_request.refund_method == RefundMethod.STORE_CREDIT
+    lines = return_request.lines.select_related("order_line__product")
+    return refund_inputs_for_lines(
+        order=return_request.order, store_credit=store_credit, exclude_return=return_request,
+        items=[(line.pk, line.order_line, line.refundable_quantity, line.condition,
+                return_request.policy_for(line.order_line.product.category)) for line in lines])
+
+
+def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=None) -> dict:
+    """`items` are (key, order line, units, inspected condition or "", policy snapshot dict)."""
+    elsewhere = units_returned_elsewhere(order=order, exclude_return=exclude_return)
+    mine: dict[int, int] = {}
+    for _, order_line, units, _, _ in items:
+        mine[order_line.pk] = mine.get(order_line.pk, 0) + units
     all_back = all(
         elsewhere.get(ol.pk, 0) + mine.get(ol.pk, 0) >= ol.quantity_shipped for ol in order.lines.all()
     )
-    inputs = []
-    for line in lines:
-        policy = return_request.policy_for(line.order_line.product.category)
-        inputs.append(LineInput(
-            key=line.pk,
-            quantity=line.refundable_quantity,
-            unit_price=line.order_line.unit_price,
-            unit_tax=line.order_line.unit_tax,
+    inputs = [
+        LineInput(
+            key=key,
+            quantity=units,
+            unit_price=order_line.unit_price,
+            unit_tax=order_line.unit_tax,
             restocking_fee_percent=Decimal(policy["restocking_fee_percent"]),
             store_credit_bonus_percent=Decimal(policy["store_credit_bonus_percent"]),
-            fee_applies=bool(line.condition) and line.condition in policy["restocking_fee_conditions"],
-        ))
-    if store_credit is None:
-        store_credit = return_request.refund_method == RefundMethod.STORE_CREDIT
+            fee_applies=bool(condition) and condition in policy["restocking_fee_conditions"],
+        )
+        for key, order_line, units, condition, policy in items
+    ]
     return {
         "currency": order.currency,
         "lines": inputs,

@@ -85,7 +85,7 @@ def _reverse_loyalty(return_request, quote) -> None:
     returned_value = sum((a.gross for a in quote.lines), Decimal(0))
     previously = Decimal(0)
     order_lines = {line.pk: line for line in order.lines.all()}
-    for order_line_id, units in units_returned_elsewhere(return_request).items():
+    for order_line_id, units in units_returned_elsewhere(order=order, exclude_return=return_request).items():
         line = order_lines[order_line_id]
         previously += (line.unit_price + line.unit_tax) * units
     if lines:
