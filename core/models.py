@@ -21,3 +21,24 @@ def MoneyField(**kwargs) -> models.DecimalField:  # noqa: N802 - reads like a fi
 def CurrencyField(**kwargs) -> models.CharField:  # noqa: N802
     kwargs.setdefault("max_length", 3)
     return models.CharField(**kwargs)
+
+
+class IdempotencyRecord(models.Model):
+    """A POST or PUT remembered by its Idempotency-Key, so a retry gets the first answer."""
+
+    caller = models.CharField(max_length=200)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    completed = models.BooleanField(default=False)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    response_content_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["caller", "key"], name="idempotency_key_unique_per_caller")]
+
+    def __str__(self) -> str:
+        return f"{self.caller} {self.key}"

@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AnonymousUser
 from django_fsm import can_proceed, has_transition_perm
 
+from core.actors import history_user
 from core.errors import InvalidTransition, PermissionDenied
 
 
@@ -29,7 +30,7 @@ def apply_transition(instance, transition: str, *, by, reason: str = "", **kwarg
 
 
 def save_with_history(instance, *, by, reason: str) -> None:
-    instance._history_user = by
+    instance._history_user = history_user(by)
     instance._change_reason = reason
     # full_clean() would re-assign a protected state field, which django-fsm forbids;
     # the state only ever changes through a transition, so it needs no cleaning.

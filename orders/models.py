@@ -43,6 +43,7 @@ class Order(TimeStampedModel):
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    external_id = models.CharField(max_length=100, blank=True, help_text="The OMS's id for this line.")
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="order_lines")
     quantity_ordered = models.PositiveIntegerField()
     quantity_shipped = models.PositiveIntegerField(default=0)
@@ -52,6 +53,8 @@ class OrderLine(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.UniqueConstraint(fields=["order", "external_id"], condition=~models.Q(external_id=""),
+                                    name="order_line_external_id_unique_per_order"),
             models.CheckConstraint(
                 condition=models.Q(quantity_shipped__lte=models.F("quantity_ordered")),
                 name="order_line_shipped_not_above_ordered",

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 
-from orders.models import LoyaltyReversal, Order
+from orders.models import LoyaltyReversal, Order, OrderLine, Payment
 
 
 @transaction.atomic
@@ -29,3 +29,105 @@ def loyalty_reverse_for_return(*, order: Order, return_request, returned_value: 
     reversal, _ = LoyaltyReversal.objects.get_or_create(
         return_request=return_request, defaults={"order": order, "points": points})
     return reversal
+
+
+# --- the OMS pushes orders ---
+
+@transaction.atomic
+def order_upsert(*, channel_id: int, external_id: str, data: dict, by=None) -> tuple[Order, bool]:
+    """Create or update an order from the OMS; the same body twice leaves the same order.
+
+    `data` is validated input (see orders/api/serializers.py). Lines are matched by their OMS
+    line id. Nothing that a return already relies on may change under it: the currency, the
+    customer, a line that is being returned, or shipped units below what is being returned.
+    Returns (order, created).
+    """
+    from core.errors import ErrorList
+    from core.money import round_money
+    from core.transitions import save_with_history
+    from inventory.models import Product
+    from returns.selectors import claimed_quantities
+
+    errors = ErrorList()
+    currency = data["currency"].upper()
+    for path, amount in _amounts(data):
+        if amount != round_money(amount, currency):
+            errors.add("amount_precision", f"{amount} has more decimals than {currency} allows.", field=path)
+    errors.raise_if_any()
+
+    customer = _customer_for(data["customer"])
+    order = Order.objects.select_for_update().filter(channel_id=channel_id, external_id=external_id).first()
+    created = order is None
+    if created:
+        order = Order(channel_id=channel_id, external_id=external_id)
+    else:
+        has_returns = order.returns.exists()
+        if order.currency != currency and has_returns:
+            errors.add("currency_immutable", "The currency of an order with returns cannot change.", "currency")
+        if order.customer_id != customer.pk and has_returns:
+            errors.add("customer_immutable", "The customer of an order with returns cannot change.", "customer")
+
+    existing = {line.external_id: line for line in order.lines.all()} if not created else {}
+    claimed = claimed_quantities(line.pk for line in existing.values())
+    incoming = {line["line_id"]: line for line in data["lines"]}
+    for line_id, line in existing.items():
+        if line_id not in incoming and claimed.get(line.pk):
+            errors.add("line_has_returns", f"Line {line_id} is being returned and cannot be removed.", "lines")
+        elif line_id in incoming and incoming[line_id]["quantity_shipped"] < claimed.get(line.pk, 0):
+            errors.add("shipped_below_returned",
+                       f"Line {line_id}: {claimed[line.pk]} units are already being returned.", "lines")
+    if len(incoming) != len(data["lines"]):
+        errors.add("duplicate_line", "Each line_id may appear once.", "lines")
+    for index, line in enumerate(data["lines"]):
+        if line["quantity_shipped"] > line["quantity_ordered"]:
+            errors.add("shipped_above_ordered", "More shipped than ordered.", f"lines[{index}].quantity_shipped")
+    errors.raise_if_any()
+
+    for field in ("status", "placed_at", "delivered_at", "shipping_cost", "shipping_country",
+                  "loyalty_points_earned"):
+        setattr(order, field, data[field])
+    order.currency, order.customer = currency, customer
+    save_with_history(order, by=by, reason="created by the OMS" if created else "updated by the OMS")
+
+    for line_id, line in existing.items():
+        if line_id not in incoming:
+            line.delete()
+    for line_id, line in incoming.items():
+        product = Product.objects.filter(sku=line["sku"]).first() or Product.objects.create(
+            sku=line["sku"], name=line.get("product_name") or line["sku"], category=line.get("category") or "general",
+            currency=currency)
+        row = existing.get(line_id) or OrderLine(order=order, external_id=line_id)
+        row.product = product
+        for field in ("quantity_ordered", "quantity_shipped", "unit_price", "unit_tax"):
+            setattr(row, field, line[field])
+        row.save()
+
+    for payment in data.get("payments", []):
+        Payment.objects.update_or_create(
+            gateway=payment["gateway"], charge_reference=payment["charge_reference"],
+            defaults={"order": order, "method": payment["method"], "amount": payment["amount"],
+                      "currency": currency, "captured_at": payment["captured_at"]})
+    return order, created
+
+
+def _amounts(data: dict):
+    yield "shipping_cost", data["shipping_cost"]
+    for index, line in enumerate(data["lines"]):
+        yield f"lines[{index}].unit_price", line["unit_price"]
+        yield f"lines[{index}].unit_tax", line["unit_tax"]
+    for index, payment in enumerate(data.get("payments", [])):
+        yield f"payments[{index}].amount", payment["amount"]
+
+
+def _customer_for(data: dict):
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model()
+    email = data["email"].strip().lower()
+    user = users.objects.filter(email__iexact=email).order_by("pk").first()
+    if user is None:
+        user = users(username=email[:150], email=email, first_name=data.get("first_name", ""),
+                     last_name=data.get("last_name", ""))
+        user.set_unusable_password()
+        user.save()
+    return user

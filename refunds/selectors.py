@@ -80,3 +80,26 @@ def refunds_due_for_sweep(*, pending_stale_seconds: int) -> QuerySet[Refund]:
 
 def refunds_needing_attention() -> QuerySet[Refund]:
     return Refund.objects.filter(needs_attention=True).select_related("return_request", "customer")
+
+
+def refunds_visible_to(user) -> QuerySet[Refund]:
+    from core.actors import PartnerActor
+
+    refunds = Refund.objects.select_related("return_request").prefetch_related("gateway_attempts")
+    if isinstance(user, PartnerActor):
+        return refunds.filter(return_request__order__channel_id=user.channel_id)
+    if user.is_staff:
+        return refunds if user.has_perm("refunds.view_refund") else refunds.none()
+    return refunds.filter(customer=user)
+
+
+def journal_entries_visible_to(user):
+    from core.actors import PartnerActor
+    from refunds.models import JournalEntry
+
+    entries = JournalEntry.objects.select_related("return_request").prefetch_related("lines__account")
+    if isinstance(user, PartnerActor):
+        return entries.filter(return_request__order__channel_id=user.channel_id)
+    if user.is_staff and user.has_perm("refunds.view_journalentry"):
+        return entries
+    return entries.none()

@@ -1,0 +1,22 @@
+"""Every /api/v1/ route in one place."""
+
+from django.urls import path
+
+from orders.api import views as orders
+from refunds.api import views as refunds
+from returns.api import views as returns
+
+app_name = "api"
+urlpatterns = [
+    path("orders/<str:external_id>", orders.OrderUpsert.as_view(), name="order-upsert"),
+    path("orders/<int:order_id>/returnable", orders.OrderReturnable.as_view(), name="order-returnable"),
+    path("returns", returns.ReturnListCreate.as_view(), name="returns"),
+    path("returns/quote", returns.ReturnQuote.as_view(), name="return-quote"),
+    path("returns/<str:rma>", returns.ReturnDetail.as_view(), name="return-detail"),
+    path("returns/<str:rma>/cancel", returns.ReturnCancel.as_view(), name="return-cancel"),
+    path("returns/<str:rma>/approve", returns.ReturnApprove.as_view(), name="return-approve"),
+    path("returns/<str:rma>/reject", returns.ReturnReject.as_view(), name="return-reject"),
+    path("returns/<str:rma>/label", returns.ReturnLabel.as_view(), name="return-label"),
+    path("refunds/<int:refund_id>", refunds.RefundDetail.as_view(), name="refund-detail"),
+    path("ledger/entries", refunds.LedgerEntries.as_view(), name="ledger-entries"),
+]

@@ -1,0 +1,28 @@
+"""Shared pieces of the OpenAPI description."""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+
+from core.api.serializers import ProblemSerializer
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Any unique string (a UUID is best). The same key with the same body replays the first response "
+                "for 48 h; with another body it is 422 `idempotency_key_reused`; while the first is still running, "
+                "409 `request_in_progress`.")
+
+
+def problem(description: str, *codes: str) -> OpenApiResponse:
+    listed = f" Codes: {', '.join(f'`{c}`' for c in codes)}." if codes else ""
+    return OpenApiResponse(
+        ProblemSerializer, description=description + listed,
+        examples=[OpenApiExample(code, value={"type": f"https://docs.returns.example/problems/{code}",
+                                              "title": description, "status": 400, "detail": "…", "code": code})
+                  for code in codes[:3]] or None)
+
+
+UNAUTHENTICATED = problem("Not logged in or no valid API key.", "not_authenticated", "authentication_failed")
+FORBIDDEN = problem("The caller may not do this (missing scope or role).", "permission_denied")
+NOT_FOUND = problem("No such object visible to the caller.", "not_found", "return_not_found", "order_not_found")
+BAD_REQUEST = problem("The body is malformed or has unknown or read-only fields.", "validation_failed", "parse_error")
+THROTTLED = problem("Too many requests; see Retry-After.", "throttled")
+COMMON = {401: UNAUTHENTICATED, 403: FORBIDDEN, 429: THROTTLED}

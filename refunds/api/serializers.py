@@ -1,0 +1,40 @@
+from rest_framework import serializers
+
+from refunds.models import JournalEntry, JournalLine, Refund, RefundAttempt
+
+MONEY = {"max_digits": 14, "decimal_places": 3}
+
+
+class RefundAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RefundAttempt
+        fields = ["number", "started_at", "outcome", "error_code", "latency_ms"]
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    rma_number = serializers.CharField(source="return_request.rma_number")
+    paid_method = serializers.CharField()
+    attempts = RefundAttemptSerializer(source="gateway_attempts", many=True)
+
+    class Meta:
+        model = Refund
+        fields = ["id", "rma_number", "status", "method", "paid_method", "currency", "gross", "restocking_fee",
+                  "shipping_refund", "net", "store_credit_bonus", "gateway_reference", "completed_at",
+                  "needs_attention", "failure_code", "attempts", "created_at"]
+
+
+class JournalLineSerializer(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.code")
+
+    class Meta:
+        model = JournalLine
+        fields = ["account", "amount", "currency"]
+
+
+class JournalEntrySerializer(serializers.ModelSerializer):
+    lines = JournalLineSerializer(many=True)
+    rma_number = serializers.CharField(source="return_request.rma_number", allow_null=True, default=None)
+
+    class Meta:
+        model = JournalEntry
+        fields = ["id", "kind", "reference", "refund_id", "rma_number", "memo", "created_at", "lines"]

@@ -1,0 +1,112 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.api.permissions import is_customer
+from core.api.serializers import StrictSerializer
+from returns.choices import RefundMethod
+from returns.models import ReturnLine, ReturnRequest
+
+
+class ReturnLineInput(StrictSerializer):
+    order_line_id = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(help_text="Units to return, at least 1.")
+    reason = serializers.SlugField(help_text="A reason code from the managed list, e.g. `wrong_size`.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class ReturnRequestInput(StrictSerializer):
+    order_id = serializers.IntegerField(min_value=1)
+    lines = ReturnLineInput(many=True, allow_empty=True)
+    refund_method = serializers.ChoiceField(
+        choices=[RefundMethod.ORIGINAL_PAYMENT, RefundMethod.STORE_CREDIT], default=RefundMethod.ORIGINAL_PAYMENT)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    # Listed so that a body setting them is refused, not silently ignored.
+    status = serializers.CharField(read_only=True)
+    customer = serializers.CharField(read_only=True)
+    rma_number = serializers.CharField(read_only=True)
+    fraud_score = serializers.IntegerField(read_only=True)
+
+
+class ReasonInput(StrictSerializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class RejectInput(StrictSerializer):
+    reason = serializers.CharField(max_length=2000, help_text="Shown to the customer.")
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    key = serializers.IntegerField(help_text="Index of the requested line (or return line id).")
+    quantity = serializers.IntegerField()
+    gross = serializers.DecimalField(max_digits=14, decimal_places=3)
+    restocking_fee = serializers.DecimalField(max_digits=14, decimal_places=3)
+    net = serializers.DecimalField(max_digits=14, decimal_places=3)
+
+
+class QuoteSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    gross = serializers.CharField()
+    restocking_fee = serializers.CharField()
+    shipping_refund = serializers.CharField()
+    net = serializers.CharField()
+    store_credit_bonus = serializers.CharField()
+    lines = QuoteLineSerializer(many=True)
+
+
+class ReturnLineSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="order_line.product.sku")
+    product_name = serializers.CharField(source="order_line.product.name")
+    reason = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = ReturnLine
+        fields = ["id", "order_line_id", "sku", "product_name", "quantity", "reason", "customer_note",
+                  "received_quantity", "condition", "disposition"]
+        read_only_fields = fields
+
+
+class RefundSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    method = serializers.CharField(source="paid_method")
+    net = serializers.DecimalField(max_digits=14, decimal_places=3)
+    currency = serializers.CharField()
+
+
+class ReturnSerializer(serializers.ModelSerializer):
+    order_id = serializers.IntegerField()
+    order_external_id = serializers.CharField(source="order.external_id")
+    customer_email = serializers.EmailField(source="customer.email")
+    lines = ReturnLineSerializer(many=True)
+    refund = serializers.SerializerMethodField()
+    label_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReturnRequest
+        fields = ["rma_number", "status", "order_id", "order_external_id", "customer_email", "refund_method",
+                  "note", "decision_reason", "label_status", "carrier", "tracking_number", "label_url",
+                  "requested_at", "authorized_at", "shipped_at", "received_at", "inspected_at", "closed_at",
+                  "lines", "refund", "fraud_score", "review_reasons"]
+        read_only_fields = fields
+
+    STAFF_ONLY = ("fraud_score", "review_reasons")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and is_customer(request.user):  # property-level authorisation
+            for name in self.STAFF_ONLY:
+                data.pop(name, None)
+        return data
+
+    @extend_schema_field(RefundSummarySerializer(allow_null=True))
+    def get_refund(self, instance):
+        refund = getattr(instance, "refund", None) if instance.has_refund() else None
+        return RefundSummarySerializer(refund).data if refund else None
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_label_url(self, instance):
+        request = self.context.get("request")
+        if instance.label_status != "issued" or request is None:
+            return None
+        return request.build_absolute_uri(f"/api/v1/returns/{instance.rma_number}/label")

@@ -1,0 +1,182 @@
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.response import Response
+
+from core.api import schema
+from core.api.pagination import Cursor
+from core.api.views import ApiView
+from core.errors import Conflict, NotFound
+from returns import selectors, services
+from returns.api.serializers import (
+    QuoteSerializer,
+    ReasonInput,
+    RejectInput,
+    ReturnRequestInput,
+    ReturnSerializer,
+)
+from returns.choices import ReturnStatus
+from returns.labels import render_label_pdf
+
+REQUEST_EXAMPLE = OpenApiExample(
+    "Two shirts, wrong size",
+    value={"order_id": 42, "refund_method": "original_payment",
+           "lines": [{"order_line_id": 101, "quantity": 2, "reason": "wrong_size"}]},
+    request_only=True,
+)
+ELIGIBILITY = schema.problem(
+    "The return is not allowed; `errors` lists each line's reason.",
+    "return_window_closed", "quantity_exceeds_returnable", "product_not_returnable", "order_not_fulfilled",
+    "unknown_reason", "invalid_quantity", "no_lines", "duplicate_line", "line_not_in_order", "invalid_refund_method",
+)
+TRANSITION = schema.problem("Not allowed in the return's current state.", "returnrequest_cannot_cancel",
+                            "returnrequest_cannot_authorize", "returnrequest_cannot_reject")
+
+
+def visible_return(request, rma: str):
+    found = selectors.returns_visible_to(request.user).filter(rma_number=rma.upper()).first()
+    if found is None:
+        raise NotFound("No such return.", code="return_not_found")
+    return found
+
+
+class ReturnListCreate(ApiView):
+    required_scopes = {"GET": "returns:read", "POST": "returns:write"}
+
+    @extend_schema(
+        operation_id="returns_list", summary="List returns the caller may see",
+        parameters=[
+            OpenApiParameter("status", str, enum=ReturnStatus.values, description="Only returns in this state."),
+            OpenApiParameter("order_id", int, description="Only returns of this order."),
+            OpenApiParameter("page_size", int, description="Up to 100; 25 by default."),
+            OpenApiParameter("cursor", str, description="The `next` or `previous` cursor of a page."),
+        ],
+        responses={200: ReturnSerializer(many=True), **schema.COMMON, 400: schema.BAD_REQUEST},
+    )
+    def get(self, request):
+        returns = selectors.returns_visible_to(request.user)
+        state = request.query_params.get("status")
+        if state:
+            if state not in ReturnStatus.values:
+                raise ValidationError({"status": [ErrorDetail(f"Unknown status {state!r}.", code="invalid_choice")]})
+            returns = returns.filter(status=state)
+        order_id = request.query_params.get("order_id")
+        if order_id:
+            returns = returns.filter(order_id=int(order_id)) if order_id.isdigit() else returns.none()
+        paginator = Cursor()
+        page = paginator.paginate_queryset(returns, request, view=self)
+        return paginator.get_paginated_response(ReturnSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="returns_create", summary="Request a return",
+        description="Checks eligibility under a lock on the order, scores the return for fraud and authorises it at "
+                    "once unless it needs a reviewer (then its status is `requested`).",
+        request=ReturnRequestInput, examples=[REQUEST_EXAMPLE], parameters=[schema.IDEMPOTENCY_KEY],
+        responses={201: ReturnSerializer, 400: schema.BAD_REQUEST, 404: schema.NOT_FOUND, 422: ELIGIBILITY,
+                   409: schema.problem("Idempotency conflict.", "request_in_progress"), **schema.COMMON},
+    )
+    def post(self, request):
+        data = _valid(ReturnRequestInput, request)
+        created = services.return_request_create(
+            by=request.user, order_id=data["order_id"], lines=data["lines"],
+            refund_method=data["refund_method"], note=data["note"])
+        created = selectors.returns_visible_to(request.user).get(pk=created.pk)
+        return Response(ReturnSerializer(created, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class ReturnQuote(ApiView):
+    required_scopes = {"POST": "returns:read"}
+
+    @extend_schema(
+        operation_id="returns_quote", summary="Quote a return before requesting it",
+        description="Runs the same eligibility rules and refund computation as a real request and writes nothing. "
+                    "No restocking fee is assumed: it depends on the condition found at inspection.",
+        request=ReturnRequestInput, examples=[REQUEST_EXAMPLE], parameters=[schema.IDEMPOTENCY_KEY],
+        responses={200: QuoteSerializer, 400: schema.BAD_REQUEST, 404: schema.NOT_FOUND, 422: ELIGIBILITY,
+                   **schema.COMMON},
+    )
+    def post(self, request):
+        data = _valid(ReturnRequestInput, request)
+        quote = services.return_quote_request(by=request.user, order_id=data["order_id"], lines=data["lines"],
+                                              refund_method=data["refund_method"])
+        return Response(quote.as_dict())
+
+
+class ReturnDetail(ApiView):
+    required_scopes = {"GET": "returns:read"}
+
+    @extend_schema(operation_id="returns_retrieve", summary="One return by RMA number",
+                   responses={200: ReturnSerializer, 404: schema.NOT_FOUND, **schema.COMMON})
+    def get(self, request, rma: str):
+        return Response(ReturnSerializer(visible_return(request, rma), context={"request": request}).data)
+
+
+class ReturnCancel(ApiView):
+    required_scopes = {"POST": "returns:write"}
+
+    @extend_schema(operation_id="returns_cancel", summary="Cancel a return before the parcel is scanned",
+                   request=ReasonInput, parameters=[schema.IDEMPOTENCY_KEY],
+                   responses={200: ReturnSerializer, 404: schema.NOT_FOUND, 409: TRANSITION, **schema.COMMON})
+    def post(self, request, rma: str):
+        data = _valid(ReasonInput, request)
+        found = services.return_cancel(return_request=visible_return(request, rma), by=request.user,
+                                       reason=data["reason"])
+        return _detail(request, found)
+
+
+class ReturnApprove(ApiView):
+    required_scopes = {"POST": "returns:review"}
+    allowed_callers = ("partner", "staff")
+
+    @extend_schema(operation_id="returns_approve", summary="Approve a return waiting for review",
+                   request=ReasonInput, parameters=[schema.IDEMPOTENCY_KEY],
+                   responses={200: ReturnSerializer, 404: schema.NOT_FOUND, 409: TRANSITION, **schema.COMMON})
+    def post(self, request, rma: str):
+        data = _valid(ReasonInput, request)
+        found = services.return_approve(return_request=visible_return(request, rma), by=request.user,
+                                        reason=data["reason"])
+        return _detail(request, found)
+
+
+class ReturnReject(ApiView):
+    required_scopes = {"POST": "returns:review"}
+    allowed_callers = ("partner", "staff")
+
+    @extend_schema(operation_id="returns_reject", summary="Reject a return, with a reason the customer sees",
+                   request=RejectInput, parameters=[schema.IDEMPOTENCY_KEY],
+                   responses={200: ReturnSerializer, 404: schema.NOT_FOUND, 409: TRANSITION,
+                              422: schema.problem("A reason is required.", "reason_required"), **schema.COMMON})
+    def post(self, request, rma: str):
+        data = _valid(RejectInput, request)
+        found = services.return_reject(return_request=visible_return(request, rma), by=request.user,
+                                       reason=data["reason"])
+        return _detail(request, found)
+
+
+class ReturnLabel(ApiView):
+    required_scopes = {"GET": "returns:read"}
+
+    @extend_schema(operation_id="returns_label", summary="The printable return label (PDF)",
+                   responses={(200, "application/pdf"): bytes, 404: schema.NOT_FOUND,
+                              409: schema.problem("The carrier has not issued the label yet.", "label_pending"),
+                              **schema.COMMON})
+    def get(self, request, rma: str):
+        found = visible_return(request, rma)
+        if found.label_status != "issued":
+            raise Conflict("The label is not ready yet; try again in a minute.", code="label_pending")
+        response = HttpResponse(render_label_pdf(found), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{found.rma_number}.pdf"'
+        return response
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _detail(request, found) -> Response:
+    found = get_object_or_404(selectors.returns_visible_to(request.user), pk=found.pk)
+    return Response(ReturnSerializer(found, context={"request": request}).data)
