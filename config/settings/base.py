@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework.authtoken",
+    "rest_framework_api_key",
     "drf_spectacular",
     "django_prometheus",
     "simple_history",
@@ -37,6 +39,7 @@ INSTALLED_APPS = [
     "returns",
     "refunds",
     "fraud",
+    "partners",
 ]
 
 MIDDLEWARE = [
@@ -106,10 +109,47 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE = {
     "refunds-sweep": {"task": "refunds.tasks.sweep_stuck_refunds", "schedule": 60.0},
     "returns-expire": {"task": "returns.tasks.expire_unshipped_returns", "schedule": 3600.0},
+    "returns-sweep-inbound-events": {"task": "returns.tasks.sweep_inbound_events", "schedule": 120.0},
+    "inventory-sweep-dispositions": {"task": "inventory.tasks.sweep_stock_dispositions", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.api.authentication.PartnerKeyAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.Scoped"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.CallerRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"caller": env("API_THROTTLE_RATE", default="600/min")},
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Cursor",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Returns & Refunds API",
+    "DESCRIPTION": (
+        "Returns from request to refund. Customers call with their session or a token, partners with an "
+        "`Api-Key` bound to a sales channel and scopes, staff with their session. Every POST and PUT accepts an "
+        "`Idempotency-Key`. Errors are RFC 9457 problem details with a stable `code`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "RefundMethodEnum": "returns.choices.RefundMethod",
+        "PaymentMethodEnum": "orders.choices.PaymentMethod",
+        "CustomerRefundMethodEnum": ["original_payment", "store_credit"],
+    },
+}
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=48)
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://")
 }
 
 # The product's own knobs. Money values are Decimals in the policy's currency.
