@@ -9,7 +9,9 @@ ROLE_PERMISSIONS = {
     ],
     "Supervisor": [
         "returns.view_returnrequest", "returns.review_returnrequest", "returns.manage_returnrequest",
-        "returns.inspect_returnrequest", "returns.receive_returnrequest",
+        "returns.inspect_returnrequest", "returns.receive_returnrequest", "returns.correct_inspection",
+        "returns.view_unmatchedparcel", "returns.view_inboundevent", "inventory.view_stocklevel",
+        "inventory.view_stockmovement",
         "returns.view_returnpolicy", "returns.change_returnpolicy", "returns.add_returnpolicy",
         "returns.view_returnreason", "returns.change_returnreason", "returns.add_returnreason",
         "orders.view_order", "refunds.view_refund", "fraud.view_fraudsignal", "fraud.view_customerriskprofile",
@@ -21,7 +23,8 @@ ROLE_PERMISSIONS = {
     ],
     "Warehouse": [
         "returns.view_returnrequest", "returns.receive_returnrequest", "returns.inspect_returnrequest",
-        "inventory.view_product",
+        "returns.view_unmatchedparcel", "returns.view_inboundevent", "inventory.view_product",
+        "inventory.view_stocklevel", "inventory.view_stockmovement",
     ],
 }
 

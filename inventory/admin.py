@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from inventory.models import Product
+from inventory.models import Location, Product, StockLevel, StockMovement
 
 
 @admin.register(Product)
@@ -9,3 +9,37 @@ class ProductAdmin(SimpleHistoryAdmin):
     list_display = ("sku", "name", "category", "returnable", "unit_cost")
     list_filter = ("category", "returnable")
     search_fields = ("sku", "name")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Stock changes only through inventory.services; the admin shows it."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ("code", "name")
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(ReadOnlyAdmin):
+    list_display = ("product", "location", "on_hand", "quarantined", "updated_at")
+    list_filter = ("location",)
+    search_fields = ("product__sku", "product__name")
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "product", "location", "kind", "quantity", "on_hand_delta", "quarantined_delta",
+                    "return_line", "revision")
+    list_filter = ("kind", "location")
+    search_fields = ("product__sku", "return_line__return_request__rma_number")
+    date_hierarchy = "created_at"

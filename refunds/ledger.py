@@ -110,11 +110,16 @@ def post_cheque(refund) -> JournalEntry:
     )
 
 
-def post_write_off(*, return_line, amount: Decimal, currency: str, vendor_claim: bool = False) -> JournalEntry:
-    """Stock we refunded that turned out worthless: written off, or claimed from the vendor."""
+def post_write_off(*, return_line, amount: Decimal, currency: str, vendor_claim: bool = False,
+                   revision: int | None = None) -> JournalEntry:
+    """Stock we refunded that turned out worthless: written off, or claimed from the vendor.
+
+    `revision` is the line's inspection revision: a supervisor's correction posts its own entry.
+    """
     debit = account(VENDOR_CLAIMS if vendor_claim else INVENTORY_WRITE_OFF)
+    reference = f"return_line:{return_line.pk}" + (f":r{revision}" if revision is not None else "")
     return post(
-        kind=EntryKind.WRITE_OFF, reference=f"return_line:{return_line.pk}", currency=currency,
+        kind=EntryKind.WRITE_OFF, reference=reference, currency=currency,
         return_request=return_line.return_request, memo=f"Write-off of {return_line}",
         lines=[(debit, amount), (account(RETURNED_INVENTORY), -amount)],
     )

@@ -74,3 +74,28 @@ class LabelStatus(models.TextChoices):
     NONE = "none", "No label yet"
     PENDING = "pending", "Label pending"
     ISSUED = "issued", "Label issued"
+
+
+class InboundEventSource(models.TextChoices):
+    CARRIER = "carrier", "Carrier"
+    WAREHOUSE = "warehouse", "Warehouse"
+
+
+class InboundEventKind(models.TextChoices):
+    CARRIER_SCAN = "carrier_scan", "Carrier scan"
+    PARCEL_RECEIVED = "parcel_received", "Parcel received"
+    INSPECTION = "inspection", "Inspection recorded"
+
+
+# Which partner may send which event.
+EVENT_KINDS_BY_SOURCE = {
+    InboundEventSource.CARRIER: (InboundEventKind.CARRIER_SCAN,),
+    InboundEventSource.WAREHOUSE: (InboundEventKind.PARCEL_RECEIVED, InboundEventKind.INSPECTION),
+}
+
+
+class InboundEventStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    WAITING = "waiting", "Waiting for an earlier step"
+    PROCESSED = "processed", "Processed"
+    FAILED = "failed", "Failed"

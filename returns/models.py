@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -11,6 +12,9 @@ from core.models import MoneyField, TimeStampedModel
 from returns.choices import (
     Condition,
     Disposition,
+    InboundEventKind,
+    InboundEventSource,
+    InboundEventStatus,
     LabelStatus,
     RefundMethod,
     RefundTiming,
@@ -248,3 +252,128 @@ class ReturnLine(models.Model):
     def refundable_quantity(self) -> int:
         """Units the customer is refunded for: what arrived once received, else what was asked."""
         return self.quantity if self.received_quantity is None else self.received_quantity
+
+
+# --- warehouse: inspections, unmatched parcels, partner events ---
+
+class ReturnLineInspection(models.Model):
+    """One recorded inspection of a line. Kept for ever: a supervisor's correction is the next
+    revision, and the stock follows the latest revision through new movements."""
+
+    return_line = models.ForeignKey(ReturnLine, on_delete=models.PROTECT, related_name="inspections")
+    revision = models.PositiveIntegerField()
+    condition = models.CharField(max_length=20, choices=Condition.choices)
+    disposition = models.CharField(max_length=20, choices=Disposition.choices)
+    quantity = models.PositiveIntegerField(help_text="Units inspected: what arrived of the line.")
+    notes = models.TextField(blank=True)
+    inspected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", help_text="Empty when a warehouse system reported it.")
+    inspected_at = models.DateTimeField()
+    claim_entry = models.ForeignKey("refunds.JournalEntry", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", help_text="The vendor claim or write-off this revision posted.")
+
+    class Meta:
+        ordering = ["return_line", "revision"]
+        permissions = [("correct_inspection", "Can correct a recorded inspection")]
+        constraints = [
+            models.UniqueConstraint(fields=["return_line", "revision"], name="inspection_once_per_line_revision"),
+            models.CheckConstraint(condition=models.Q(revision__gte=1), name="inspection_revision_from_one"),
+        ]
+        triggers = [pgtrigger.Protect(name="inspection_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"Line {self.return_line_id} revision {self.revision}: {self.condition}"
+
+    @property
+    def is_correction(self) -> bool:
+        return self.revision > 1
+
+
+class InspectionPhoto(models.Model):
+    inspection = models.ForeignKey(ReturnLineInspection, on_delete=models.PROTECT, related_name="photos")
+    image = models.ImageField(upload_to="returns/inspections/%Y/%m/")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.image.name
+
+
+class UnmatchedParcel(models.Model):
+    """A parcel the warehouse could not match to a receivable return; staff link it later."""
+
+    tracking_number = models.CharField(max_length=64, blank=True, db_index=True)
+    claimed_rma = models.CharField(max_length=40, blank=True, help_text="The RMA number on the parcel, if any.")
+    contents_note = models.TextField(blank=True)
+    problem = models.CharField(max_length=300, blank=True, help_text="Why it could not be matched.")
+    received_at = models.DateTimeField()
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="parcels", help_text="The return staff linked it to.")
+    linked_at = models.DateTimeField(null=True, blank=True)
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tracking_number"], condition=~models.Q(tracking_number=""),
+                                    name="unmatched_parcel_tracking_number_unique"),
+            models.CheckConstraint(
+                condition=models.Q(return_request__isnull=True, linked_at__isnull=True)
+                | models.Q(return_request__isnull=False, linked_at__isnull=False),
+                name="unmatched_parcel_linked_with_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Parcel {self.tracking_number or self.pk}"
+
+    @property
+    def is_linked(self) -> bool:
+        return self.return_request_id is not None
+
+
+class ParcelPhoto(models.Model):
+    parcel = models.ForeignKey(UnmatchedParcel, on_delete=models.PROTECT, related_name="photos")
+    image = models.ImageField(upload_to="returns/parcels/%Y/%m/")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.image.name
+
+
+class InboundEvent(models.Model):
+    """A carrier or warehouse event, stored once per (source, external id) before it is processed."""
+
+    source = models.CharField(max_length=20, choices=InboundEventSource.choices)
+    external_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=30, choices=InboundEventKind.choices)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=InboundEventStatus.choices, default=InboundEventStatus.PENDING,
+                              db_index=True)
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="inbound_events")
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    history = HistoricalRecords(excluded_fields=["payload"])
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="inbound_event_once_per_source_id"),
+        ]
+        indexes = [models.Index(fields=["status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.kind} {self.external_id}"

@@ -49,3 +49,40 @@ def review_queue() -> QuerySet[ReturnRequest]:
 
 def returns_for_customer(customer) -> QuerySet[ReturnRequest]:
     return ReturnRequest.objects.filter(customer=customer).select_related("order").prefetch_related("lines")
+
+
+# --- warehouse ---
+
+def return_for_parcel(*, rma_number: str = "", tracking_number: str = "") -> int | None:
+    """The return a parcel belongs to: by the RMA number on it, else by the carrier's tracking number."""
+    if rma_number:
+        found = ReturnRequest.objects.filter(rma_number__iexact=rma_number).values_list("pk", flat=True).first()
+        if found is not None:
+            return found
+    if tracking_number:
+        return (ReturnRequest.objects.filter(tracking_number=tracking_number).order_by("-requested_at")
+                .values_list("pk", flat=True).first())
+    return None
+
+
+def latest_inspections(lines) -> dict:
+    """The latest inspection revision of each of `lines`, by line id."""
+    from returns.models import ReturnLineInspection
+
+    rows = (ReturnLineInspection.objects.filter(return_line__in=[line.pk for line in lines])
+            .order_by("return_line_id", "-revision").distinct("return_line_id"))
+    return {row.return_line_id: row for row in rows}
+
+
+def short_shipped_lines() -> QuerySet[ReturnLine]:
+    """Lines of which fewer units arrived than the customer sent back, with `missing` units."""
+    return (ReturnLine.objects.filter(received_quantity__lt=F("quantity"))
+            .annotate(missing=F("quantity") - F("received_quantity"))
+            .select_related("return_request", "order_line__product").order_by("-return_request__received_at"))
+
+
+def unmatched_parcels() -> QuerySet:
+    """The queue staff work through: parcels not linked to a return yet, oldest first."""
+    from returns.models import UnmatchedParcel
+
+    return UnmatchedParcel.objects.filter(return_request__isnull=True).prefetch_related("photos")

@@ -4,19 +4,37 @@
 """
 
 import logging
+from dataclasses import dataclass
 
+from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.errors import ErrorList, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from core.errors import Conflict, ErrorList, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from core.money import round_money
 from core.transitions import apply_transition, save_with_history
 from fraud.services import customer_is_flagged, fraud_score_request
 from orders.models import Order
 from refunds.calculations import calculate_refund
 from returns import selectors
-from returns.choices import DISPOSITION_BY_CONDITION, Condition, LabelStatus, RefundMethod, ReturnStatus
-from returns.models import ReturnLine, ReturnRequest
+from returns.choices import (
+    DISPOSITION_BY_CONDITION,
+    Condition,
+    Disposition,
+    LabelStatus,
+    RefundMethod,
+    ReturnStatus,
+)
+from returns.models import (
+    InspectionPhoto,
+    ParcelPhoto,
+    ReturnLine,
+    ReturnLineInspection,
+    ReturnRequest,
+    UnmatchedParcel,
+)
 from returns.policies import (
     LINE_RULES,
     REQUEST_RULES,
@@ -220,10 +238,27 @@ def return_expire(*, return_request, by=None) -> ReturnRequest:
     return return_request
 
 
+def _require_permission(by, perm: str, message: str) -> None:
+    """`by=None` is the system (a warehouse or carrier webhook); anyone else needs `perm`."""
+    if by is None:
+        return
+    if not by.is_authenticated:
+        raise PermissionDenied("Log in first.", code="not_authenticated")
+    if not by.has_perm(perm):
+        raise PermissionDenied(message)
+
+
+def _as_user(by):
+    """The User row a record names for `by` (a partner acts through its service user)."""
+    return getattr(by, "history_user", by)
+
+
 @transaction.atomic
 def return_receive(*, return_request, by, received_quantities: dict | None = None) -> ReturnRequest:
     """The warehouse has the parcel. `received_quantities` maps line ids to units that arrived
-    (a short shipment); lines not named arrived complete."""
+    (a short shipment); lines not named arrived complete. A shortfall stays visible: the line
+    keeps both quantities, its history says "short", and `selectors.short_shipped_lines` lists it."""
+    _require_permission(by, "returns.receive_returnrequest", "You may not record the receipt of returns.")
     return_request = _lock(return_request)
     lines = {str(line.pk): line for line in return_request.lines.select_for_update()}
     received = {str(k): v for k, v in (received_quantities or {}).items()}
@@ -237,57 +272,321 @@ def return_receive(*, return_request, by, received_quantities: dict | None = Non
                        f"Received quantity must be between 0 and {line.quantity}.", field=f"lines[{key}]")
     errors.raise_if_any()
     apply_transition(return_request, "receive", by=by, reason="parcel received", at=timezone.now())
+    short = []
     for key, line in lines.items():
         line.received_quantity = received.get(key, line.quantity)
-        save_with_history(line, by=by, reason="received")
+        missing = line.quantity - line.received_quantity
+        if missing:
+            short.append(line.pk)
+        reason = f"received {line.received_quantity} of {line.quantity}: short shipment" if missing else "received"
+        save_with_history(line, by=by, reason=reason)
+    if short:
+        logger.info("short shipment", extra={"rma": return_request.rma_number, "lines": short})
     if return_request.arrived_late:
         logger.warning("late parcel on an expired RMA", extra={"rma": return_request.rma_number})
+    pk = return_request.pk
+    transaction.on_commit(lambda: _redrive_waiting_events(pk), robust=True)
     return return_request
 
+
+def _redrive_waiting_events(return_request_id: int) -> None:
+    from returns.tasks import redrive_waiting_events
+
+    redrive_waiting_events.delay(return_request_id)
+
+
+# --- parcels at the warehouse door ---
+
+RECEIVABLE_STATUSES = (ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT, ReturnStatus.EXPIRED)
+MAX_PHOTOS = 10
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ParcelReceipt:
+    """What became of a parcel: received against its return, or filed as unmatched."""
+
+    return_request: ReturnRequest | None = None
+    parcel: UnmatchedParcel | None = None
+    already_received: bool = False
+
+
+@transaction.atomic
+def parcel_receive(*, by, rma_number: str | None = None, tracking_number: str = "",
+                   received_quantities: dict | None = None, contents_note: str = "", photos=()) -> ParcelReceipt:
+    """A parcel at the warehouse door. It is received against the return its RMA number (or the
+    carrier's tracking number) names, when that return expects a parcel; otherwise it is filed
+    in the unmatched-parcels queue for staff to link. The same parcel twice is received once."""
+    _require_permission(by, "returns.receive_returnrequest", "You may not record the receipt of returns.")
+    rma_number = str(rma_number or "").strip()[:40]
+    tracking_number = str(tracking_number or "").strip()[:64]
+    errors = ErrorList()
+    photos = _checked_photos(photos, errors=errors, field="photos")
+    errors.raise_if_any()
+    return_request_id = selectors.return_for_parcel(rma_number=rma_number, tracking_number=tracking_number)
+    if return_request_id is not None:
+        return_request = _lock(return_request_id)
+        if return_request.received_at is not None:
+            return ParcelReceipt(return_request=return_request, already_received=True)
+        if return_request.status in RECEIVABLE_STATUSES:
+            received = return_receive(return_request=return_request, by=by, received_quantities=received_quantities)
+            return ParcelReceipt(return_request=received)
+        problem = f"{return_request.rma_number} is {return_request.get_status_display().lower()}: no parcel is due."
+    elif rma_number or tracking_number:
+        problem = "No return has this RMA or tracking number."
+    else:
+        problem = "The parcel carries neither an RMA nor a tracking number."
+    parcel = _file_unmatched(by=by, rma_number=rma_number, tracking_number=tracking_number,
+                             contents_note=str(contents_note or "")[:2000], problem=problem, photos=photos)
+    return ParcelReceipt(parcel=parcel)
+
+
+def _file_unmatched(*, by, rma_number: str, tracking_number: str, contents_note: str, problem: str,
+                    photos: list) -> UnmatchedParcel:
+    if tracking_number:
+        filed = UnmatchedParcel.objects.select_for_update().filter(tracking_number=tracking_number).first()
+        if filed is not None:
+            return filed  # the same parcel reported again
+    parcel = UnmatchedParcel(tracking_number=tracking_number, claimed_rma=rma_number, contents_note=contents_note,
+                             problem=problem[:300], received_at=timezone.now(), received_by=_as_user(by))
+    try:
+        with transaction.atomic():
+            save_with_history(parcel, by=by, reason=f"unmatched parcel filed: {problem}")
+    except IntegrityError:
+        # A concurrent report of the same parcel filed it first.
+        return UnmatchedParcel.objects.get(tracking_number=tracking_number)
+    for photo in photos:
+        ParcelPhoto.objects.create(parcel=parcel, image=photo)
+    logger.info("unmatched parcel", extra={"parcel_id": parcel.pk, "tracking_number": tracking_number})
+    return parcel
+
+
+@transaction.atomic
+def parcel_link(*, parcel, return_request, by, received_quantities: dict | None = None) -> ReturnRequest:
+    """Staff link an unmatched parcel to its return; the return is then received as usual."""
+    if by is None:
+        raise PermissionDenied("Log in first.", code="not_authenticated")
+    _require_permission(by, "returns.receive_returnrequest", "You may not link parcels to returns.")
+    return_request = _lock(return_request)
+    parcel_pk = parcel.pk if isinstance(parcel, UnmatchedParcel) else parcel
+    parcel = UnmatchedParcel.objects.select_for_update().filter(pk=parcel_pk).first()
+    if parcel is None:
+        raise NotFound("No such parcel.", code="parcel_not_found")
+    if parcel.return_request_id == return_request.pk:
+        return return_request
+    if parcel.return_request_id is not None:
+        raise Conflict("This parcel is already linked to another return.", code="parcel_already_linked")
+    return_request = return_receive(return_request=return_request, by=by, received_quantities=received_quantities)
+    parcel.return_request = return_request
+    parcel.linked_at = timezone.now()
+    parcel.linked_by = _as_user(by)
+    save_with_history(parcel, by=by, reason=f"linked to {return_request.rma_number}")
+    return return_request
+
+
+def _checked_photos(photos, *, errors: ErrorList, field: str) -> list:
+    """Uploaded evidence photos, each checked to be a readable image of a sane size."""
+    if not photos:
+        return []
+    if not isinstance(photos, list | tuple):
+        errors.add("invalid_photo", "Send photos as a list of image files.", field=field)
+        return []
+    if len(photos) > MAX_PHOTOS:
+        errors.add("too_many_photos", f"Attach at most {MAX_PHOTOS} photos.", field=field)
+        return []
+    checked = []
+    for index, photo in enumerate(photos):
+        if (getattr(photo, "size", None) or 0) > MAX_PHOTO_BYTES:
+            errors.add("photo_too_large", f"A photo may be at most {MAX_PHOTO_BYTES // 2**20} MB.",
+                       field=f"{field}[{index}]")
+            continue
+        try:
+            forms.ImageField().clean(photo)
+        except DjangoValidationError:
+            errors.add("invalid_photo", "That file is not an image we can read.", field=f"{field}[{index}]")
+            continue
+        checked.append(photo)
+    return checked
+
+
+# --- inspection ---
 
 @transaction.atomic
 def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
     """Record the condition of each received line; when every line has one, the return is
     inspected and the refund starts.
 
-    `inspections` maps line ids to `{"condition": ..., "notes": ...}`.
+    `inspections` maps line ids to `{"condition": ..., "notes": ..., "photos": [image files]}`.
+    A line already inspected with the same condition is a repeat and is left as it is; another
+    condition needs a supervisor's `inspection_correct`. Each line's stock moves after commit in
+    its own task, so one failing line holds up no other.
     """
     return_request = _lock(return_request)
     if return_request.status != ReturnStatus.RECEIVED:
         raise InvalidTransition(f"Cannot inspect a return that is {return_request.status}.",
                                 code="returnrequest_cannot_inspect")
-    if by is not None and not by.has_perm("returns.inspect_returnrequest"):
-        raise PermissionDenied("You may not inspect returns.")
-    lines = {str(line.pk): line for line in return_request.lines.select_for_update()}
+    _require_permission(by, "returns.inspect_returnrequest", "You may not inspect returns.")
+    lines = {str(line.pk): line for line in
+             return_request.lines.select_for_update(of=("self",)).select_related("order_line__product")}
+    latest = selectors.latest_inspections(lines.values())
     errors = ErrorList()
+    new = []
     for key, inspection in (inspections or {}).items():
+        field = f"lines[{key}]"
         line = lines.get(str(key))
-        condition = (inspection or {}).get("condition") if isinstance(inspection, dict) else None
+        condition = inspection.get("condition") if isinstance(inspection, dict) else None
         if line is None:
-            errors.add("line_not_in_return", "That line is not part of this return.", field=f"lines[{key}]")
+            errors.add("line_not_in_return", "That line is not part of this return.", field=field)
         elif condition not in Condition.values:
-            errors.add("invalid_condition", f"Condition must be one of {', '.join(Condition.values)}.",
-                       field=f"lines[{key}]")
+            errors.add("invalid_condition", f"Condition must be one of {', '.join(Condition.values)}.", field=field)
         elif line.received_quantity == 0:
             errors.add("nothing_received", "Nothing of this line arrived, so there is nothing to inspect.",
-                       field=f"lines[{key}]")
+                       field=field)
+        elif line.pk in latest:
+            if latest[line.pk].condition != condition:
+                errors.add("line_already_inspected",
+                           f"This line was inspected as {latest[line.pk].get_condition_display().lower()}; "
+                           "a supervisor can correct that.", field=field)
+        else:
+            photos = _checked_photos(inspection.get("photos"), errors=errors, field=f"{field}.photos")
+            new.append((line, condition, str(inspection.get("notes") or "")[:2000], photos))
     if not inspections:
         errors.add("no_lines", "Give the condition of at least one line.")
     errors.raise_if_any()
     now = timezone.now()
-    for key, inspection in inspections.items():
-        line = lines[str(key)]
-        line.condition = inspection["condition"]
-        line.disposition = DISPOSITION_BY_CONDITION[line.condition]
-        line.inspection_notes = str(inspection.get("notes") or "")[:2000]
-        line.inspected_at = now
-        save_with_history(line, by=by, reason=f"inspected: {line.condition}")
+    paid = _refund_paid(return_request)
+    for line, condition, notes, photos in new:
+        _record_inspection(line, by=by, condition=condition, notes=notes, photos=photos, at=now, previous=None,
+                           paid=paid)
     if return_request.all_lines_inspected():
         apply_transition(return_request, "inspect", by=by, reason="every line inspected", at=now)
         from refunds.services import refund_start_for_return
 
         refund_start_for_return(return_request=return_request)
     return return_request
+
+
+@transaction.atomic
+def inspection_correct(*, return_line, by, condition: str, notes: str = "", photos=()) -> ReturnLineInspection:
+    """A supervisor corrects a line's inspection. The correction is the line's next inspection
+    revision: earlier revisions and stock movements are kept, the stock the old disposition put
+    in is reversed by new movements, and the books follow (a vendor claim or write-off of the
+    old revision is reversed; a write-off is posted when the item is found unsellable after
+    the customer was paid — the customer is never charged back)."""
+    if by is None:
+        raise PermissionDenied("Log in first.", code="not_authenticated")
+    _require_permission(by, "returns.correct_inspection", "Only a supervisor may correct an inspection.")
+    line_pk = return_line.pk if isinstance(return_line, ReturnLine) else return_line
+    return_request_id = (ReturnLine.objects.filter(pk=line_pk).values_list("return_request_id", flat=True).first()
+                         if str(line_pk).isdigit() else None)
+    if return_request_id is None:
+        raise NotFound("No such return line.", code="return_line_not_found")
+    return_request = _lock(return_request_id)
+    line = (ReturnLine.objects.select_for_update(of=("self",)).select_related("order_line__product")
+            .get(pk=line_pk))
+    previous = selectors.latest_inspections([line]).get(line.pk)
+    errors = ErrorList()
+    if condition not in Condition.values:
+        errors.add("invalid_condition", f"Condition must be one of {', '.join(Condition.values)}.",
+                   field="condition")
+    elif previous is None:
+        errors.add("not_inspected", "This line has not been inspected yet; record its inspection first.")
+    elif previous.condition == condition:
+        errors.add("condition_unchanged", f"This line is already recorded as {previous.get_condition_display()}.",
+                   field="condition")
+    photos = _checked_photos(photos, errors=errors, field="photos")
+    errors.raise_if_any()
+    _check_stock_can_be_reversed(line)
+    return _record_inspection(line, by=by, condition=condition, notes=str(notes or "")[:2000], photos=photos,
+                              at=timezone.now(), previous=previous, paid=_refund_paid(return_request))
+
+
+def _check_stock_can_be_reversed(line: ReturnLine) -> None:
+    """Restocked units may have been sold since: then there is nothing left to pull back."""
+    from inventory.selectors import line_stock_effect, stock_level
+
+    on_hand, quarantined = line_stock_effect(line)
+    level = stock_level(product=line.order_line.product)
+    if level is not None and (level.on_hand < on_hand or level.quarantined < quarantined):
+        raise ValidationFailed(
+            f"Only {level.on_hand} units of {line.order_line.product.sku} are on hand, fewer than this line "
+            f"restocked ({on_hand}); adjust the stock before correcting the inspection.",
+            code="stock_already_moved")
+
+
+def _record_inspection(line: ReturnLine, *, by, condition: str, notes: str, photos: list, at,
+                       previous: ReturnLineInspection | None, paid: bool) -> ReturnLineInspection:
+    """Append the line's next inspection revision, post what it owes the books, and queue its
+    stock movement for after the commit."""
+    revision = previous.revision + 1 if previous else 1
+    disposition = DISPOSITION_BY_CONDITION[condition]
+    quantity = previous.quantity if previous else line.received_quantity
+    if previous is not None:
+        _reverse_claim(previous)
+    record = ReturnLineInspection(
+        return_line=line, revision=revision, condition=condition, disposition=disposition, quantity=quantity,
+        notes=notes, inspected_by=_as_user(by), inspected_at=at,
+        claim_entry=_post_claim(line, revision=revision, disposition=disposition, quantity=quantity, paid=paid),
+    )
+    save_with_history(record, by=by, reason="inspection recorded")
+    for photo in photos:
+        InspectionPhoto.objects.create(inspection=record, image=photo)
+    if previous is not None:
+        reason = f"inspection corrected: {previous.condition} → {condition} (revision {revision})"
+    else:
+        reason = f"inspected: {condition}"
+    line.condition = condition
+    line.disposition = disposition
+    line.inspection_notes = notes or line.inspection_notes
+    line.inspected_at = at
+    save_with_history(line, by=by, reason=reason)
+    line_pk = line.pk
+    transaction.on_commit(lambda: _queue_disposition(line_pk, revision), robust=True)
+    return record
+
+
+def _queue_disposition(return_line_id: int, revision: int) -> None:
+    from inventory.tasks import apply_disposition
+
+    apply_disposition.delay(return_line_id, revision)
+
+
+def _refund_paid(return_request: ReturnRequest) -> bool:
+    from refunds.models import Refund
+
+    if return_request.status in (ReturnStatus.REFUNDED, ReturnStatus.CLOSED):
+        return True
+    return Refund.objects.filter(return_request=return_request, completed_at__isnull=False).exists()
+
+
+def _post_claim(line: ReturnLine, *, revision: int, disposition: str, quantity: int, paid: bool):
+    """Damaged stock is claimed from the vendor; stock found worthless after the customer was
+    paid is written off. Both at cost."""
+    from refunds import ledger
+
+    vendor_claim = disposition == Disposition.QUARANTINE
+    if not (vendor_claim or (disposition == Disposition.DISPOSE and paid)):
+        return None
+    product = line.order_line.product
+    amount = round_money(product.unit_cost * quantity, product.currency)
+    if amount <= 0:
+        return None
+    return ledger.post_write_off(return_line=line, amount=amount, currency=product.currency,
+                                 vendor_claim=vendor_claim, revision=revision)
+
+
+def _reverse_claim(previous: ReturnLineInspection) -> None:
+    """A corrected revision's vendor claim or write-off no longer holds: post its mirror image."""
+    from refunds import ledger
+    from refunds.choices import EntryKind
+
+    entry = previous.claim_entry
+    if entry is None:
+        return
+    lines = list(entry.lines.select_related("account"))
+    ledger.post(kind=EntryKind.REVERSAL, reference=entry.reference, currency=lines[0].currency,
+                return_request=entry.return_request, memo=f"Reversal of {entry}: inspection corrected",
+                lines=[(line.account, -line.amount) for line in lines])
 
 
 # --- money follows ---

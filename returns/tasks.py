@@ -1,5 +1,6 @@
 from celery import shared_task
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from returns.carriers import CarrierUnavailable
@@ -29,3 +30,45 @@ def expire_unshipped_returns() -> int:
         return_expire(return_request=pk)
         count += 1
     return count
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=5, retry_backoff_max=600,
+             retry_jitter=True, max_retries=8)
+def process_inbound_event(self, event_id: int) -> str:
+    from returns.inbound import event_process
+
+    event = event_process(event_id=event_id)
+    return event.status if event else "missing"
+
+
+@shared_task
+def redrive_waiting_events(return_request_id: int) -> int:
+    """The return was received: events that waited for that can go ahead."""
+    from returns.choices import InboundEventStatus
+    from returns.models import InboundEvent
+
+    ids = list(InboundEvent.objects.filter(return_request_id=return_request_id, status=InboundEventStatus.WAITING)
+               .values_list("pk", flat=True))
+    for event_id in ids:
+        process_inbound_event.delay(event_id)
+    return len(ids)
+
+
+@shared_task
+def sweep_inbound_events(older_than_seconds: int = 120, waiting_days: int = 30) -> int:
+    """Re-drive events a lost message left pending, and waiting ones whose trigger was lost."""
+    from django.db.models import Q
+
+    from returns.choices import InboundEventStatus
+    from returns.models import InboundEvent
+
+    now = timezone.now()
+    stale = InboundEvent.objects.filter(
+        Q(status=InboundEventStatus.PENDING)
+        | Q(status=InboundEventStatus.WAITING, received_at__gte=now - timezone.timedelta(days=waiting_days)),
+        received_at__lt=now - timezone.timedelta(seconds=older_than_seconds),
+    )
+    ids = list(stale.values_list("pk", flat=True))
+    for event_id in ids:
+        process_inbound_event.delay(event_id)
+    return len(ids)
