@@ -21,6 +21,7 @@ from refunds.calculations import calculate_refund
 from returns import selectors
 from returns.choices import (
     DISPOSITION_BY_CONDITION,
+    SHIPPED_STATUSES,
     Condition,
     Disposition,
     LabelStatus,
@@ -221,7 +222,8 @@ def return_cancel(*, return_request, by, reason: str = "") -> ReturnRequest:
 def return_mark_in_transit(*, return_request, by=None, tracking_number: str = "") -> ReturnRequest:
     """The carrier's first scan. A scan for a return already past this point changes nothing."""
     return_request = _lock(return_request)
-    if return_request.status != ReturnStatus.AUTHORIZED and return_request.shipped_at is not None:
+    # Scans arrive late and out of order: one for a parcel the warehouse already has is a repeat.
+    if return_request.status in SHIPPED_STATUSES:
         return return_request
     apply_transition(return_request, "ship", by=by, reason="carrier first scan", at=timezone.now())
     if tracking_number and not return_request.tracking_number:
