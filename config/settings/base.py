@@ -111,6 +111,7 @@ CELERY_BEAT_SCHEDULE = {
     "returns-expire": {"task": "returns.tasks.expire_unshipped_returns", "schedule": 3600.0},
     "returns-sweep-inbound-events": {"task": "returns.tasks.sweep_inbound_events", "schedule": 120.0},
     "inventory-sweep-dispositions": {"task": "inventory.tasks.sweep_stock_dispositions", "schedule": 300.0},
+    "partners-sweep-webhooks": {"task": "partners.tasks.sweep_webhook_deliveries", "schedule": 60.0},
 }
 
 REST_FRAMEWORK = {
@@ -172,6 +173,15 @@ REFUNDS = {
     "RATE_LIMIT_BURST": env.int("REFUNDS_RATE_LIMIT_BURST", default=20),
     "RATE_LIMIT_REDIS_URL": env("REFUNDS_RATE_LIMIT_REDIS_URL", default=""),
     "STORE_CREDIT_DEFAULT_BONUS_PERCENT": Decimal("5"),
+}
+# Outbound webhooks to partners. Local and test settings allow plain http and private addresses.
+WEBHOOKS = {
+    "MAX_ATTEMPTS": env.int("WEBHOOKS_MAX_ATTEMPTS", default=8),
+    "BACKOFF_BASE_SECONDS": env.float("WEBHOOKS_BACKOFF_BASE_SECONDS", default=30.0),
+    "TIMEOUT_SECONDS": env.float("WEBHOOKS_TIMEOUT_SECONDS", default=5.0),
+    "SWEEP_OVERDUE_SECONDS": env.float("WEBHOOKS_SWEEP_OVERDUE_SECONDS", default=120.0),
+    "REQUIRE_HTTPS": env.bool("WEBHOOKS_REQUIRE_HTTPS", default=True),
+    "BLOCK_PRIVATE_ADDRESSES": env.bool("WEBHOOKS_BLOCK_PRIVATE_ADDRESSES", default=True),
 }
 
 LOGGING = {

@@ -1,7 +1,7 @@
 """The test suite: always PostgreSQL (DATABASE_URL or the embedded server), Celery eager."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import REFUNDS, env
+from config.settings.base import REFUNDS, WEBHOOKS, env
 
 DEBUG = False
 # A real worker started by the end-to-end test runs these settings with a broker and no eager mode.
@@ -16,3 +16,4 @@ REFUNDS = {
     "RATE_LIMIT_PER_SECOND": 1000.0,
     "RATE_LIMIT_BURST": 1000,
 }
+WEBHOOKS = {**WEBHOOKS, "BACKOFF_BASE_SECONDS": 0.0, "REQUIRE_HTTPS": False, "BLOCK_PRIVATE_ADDRESSES": False}

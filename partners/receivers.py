@@ -1,0 +1,45 @@
+"""The one place return and refund events are raised: every state change of either model goes
+through a django-fsm transition, and a return's creation through its first save."""
+
+import logging
+
+from django.db import DatabaseError, transaction
+
+from partners.events import return_data
+
+logger = logging.getLogger(__name__)
+
+
+def _emit(event_type: str, *, channel_id: int, data: dict) -> None:
+    from partners.services import webhook_event_emit
+
+    # In a savepoint, so a webhook problem is logged instead of undoing the return's change.
+    try:
+        with transaction.atomic():
+            webhook_event_emit(event_type=event_type, channel_id=channel_id, data=data)
+    except DatabaseError:
+        logger.exception("webhook event not recorded", extra={"event_type": event_type})
+
+
+def return_created(sender, instance, created, raw=False, **kwargs) -> None:
+    if created and not raw:
+        _emit(f"return.{instance.status}", channel_id=instance.order.channel_id,
+              data={**return_data(instance), "previous_status": None})
+
+
+def return_transitioned(sender, instance, source, target, **kwargs) -> None:
+    if "exception" in kwargs or source == target:
+        return
+    _emit(f"return.{target}", channel_id=instance.order.channel_id,
+          data={**return_data(instance), "previous_status": source})
+
+
+def refund_transitioned(sender, instance, source, target, **kwargs) -> None:
+    if "exception" in kwargs or source == target:  # a lapsed lease re-claimed is no news
+        return
+    from returns.models import ReturnRequest
+
+    return_request = ReturnRequest.objects.select_related("order").get(pk=instance.return_request_id)
+    data = return_data(return_request, refund=instance)
+    data["refund"]["previous_status"] = source
+    _emit(f"refund.{target}", channel_id=return_request.order.channel_id, data=data)
