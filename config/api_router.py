@@ -3,6 +3,7 @@
 from django.urls import path
 
 from orders.api import views as orders
+from partners.api import views as webhooks
 from refunds.api import views as refunds
 from returns.api import views as returns
 
@@ -19,4 +20,8 @@ urlpatterns = [
     path("returns/<str:rma>/label", returns.ReturnLabel.as_view(), name="return-label"),
     path("refunds/<int:refund_id>", refunds.RefundDetail.as_view(), name="refund-detail"),
     path("ledger/entries", refunds.LedgerEntries.as_view(), name="ledger-entries"),
+    path("webhooks", webhooks.WebhookListCreate.as_view(), name="webhooks"),
+    path("webhooks/<int:subscription_id>", webhooks.WebhookDetail.as_view(), name="webhook-detail"),
+    path("webhooks/<int:subscription_id>/deliveries", webhooks.WebhookDeliveries.as_view(),
+         name="webhook-deliveries"),
 ]
