@@ -7,6 +7,14 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from core.roles import ensure_roles
+        post_migrate.connect(_after_last_app_migrated, dispatch_uid="core.ensure_roles")
 
-        post_migrate.connect(ensure_roles, sender=self)
+
+def _after_last_app_migrated(sender, **kwargs) -> None:
+    """Roles need every app's permissions, which exist only once the last app has migrated."""
+    from django.apps import apps
+
+    from core.roles import ensure_roles
+
+    if sender is list(apps.get_app_configs())[-1]:
+        ensure_roles()

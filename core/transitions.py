@@ -16,17 +16,25 @@ def apply_transition(instance, transition: str, *, by, reason: str = "", **kwarg
     method = getattr(instance, transition)
     label = type(instance)._meta.verbose_name
     current = getattr(instance, "status", "?")
+    if by is not None and isinstance(by, AnonymousUser):
+        raise PermissionDenied("Log in first.")
+    # Permission first, so a caller who may never do this learns nothing about the state.
+    if by is not None and not _may_ever(method, instance, by):
+        raise PermissionDenied(f"You may not {transition.replace('_', ' ')} this {label}.")
     if not can_proceed(method):
         raise InvalidTransition(
             f"Cannot {transition.replace('_', ' ')} a {label} that is {current}.",
             code=f"{type(instance).__name__.lower()}_cannot_{transition}",
         )
-    if by is not None and not isinstance(by, AnonymousUser) and not has_transition_perm(method, by):
+    if by is not None and not has_transition_perm(method, by):
         raise PermissionDenied(f"You may not {transition.replace('_', ' ')} this {label}.")
-    if by is not None and isinstance(by, AnonymousUser):
-        raise PermissionDenied("Log in first.")
     method(**kwargs)
     save_with_history(instance, by=by, reason=reason or transition)
+
+
+def _may_ever(method, instance, user) -> bool:
+    """Whether `user` holds the transition's permission from any of its source states."""
+    return any(t.has_perm(instance, user) for t in method._django_fsm.transitions.values())
 
 
 def save_with_history(instance, *, by, reason: str) -> None:

@@ -3,7 +3,7 @@ import secrets
 import pgtrigger
 from django.conf import settings
 from django.db import models
-from rest_framework_api_key.models import AbstractAPIKey
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 from simple_history.models import HistoricalRecords
 
 from core.models import TimeStampedModel
@@ -39,8 +39,15 @@ class Partner(TimeStampedModel):
         return self.name
 
 
+class PartnerAPIKeyManager(APIKeyManager):
+    def get_usable_keys(self):
+        return super().get_usable_keys().select_related("partner__service_user")
+
+
 class PartnerAPIKey(AbstractAPIKey):
     """A hashed key (only its prefix is stored in clear) bound to a partner, a channel and scopes."""
+
+    objects = PartnerAPIKeyManager()
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
     channel = models.ForeignKey("orders.SalesChannel", on_delete=models.PROTECT, related_name="api_keys")

@@ -36,7 +36,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def staff_user(role: str, **kwargs):
-    ensure_roles()
+    if not Group.objects.filter(name=role).exists():
+        ensure_roles()
     user = UserFactory(is_staff=True, **kwargs)
     user.groups.add(Group.objects.get(name=role))
     return User.objects.get(pk=user.pk)  # fresh permission cache

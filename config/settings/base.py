@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "simple_history.middleware.HistoryRequestMiddleware",
+    "core.middleware.audit_user_middleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -112,6 +112,7 @@ CELERY_BEAT_SCHEDULE = {
     "returns-sweep-inbound-events": {"task": "returns.tasks.sweep_inbound_events", "schedule": 120.0},
     "inventory-sweep-dispositions": {"task": "inventory.tasks.sweep_stock_dispositions", "schedule": 300.0},
     "partners-sweep-webhooks": {"task": "partners.tasks.sweep_webhook_deliveries", "schedule": 60.0},
+    "fraud-refresh-risk-profiles": {"task": "fraud.tasks.refresh_risk_profiles", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
@@ -157,6 +158,8 @@ CACHES = {
 RETURNS = {
     "REVIEW_SCORE_THRESHOLD": env.int("RETURNS_REVIEW_SCORE_THRESHOLD", default=80),
     "LABEL_SCAN_DAYS": env.int("RETURNS_LABEL_SCAN_DAYS", default=14),
+    # A customer whose fraud signals add up to this over all their returns is flagged: always reviewed.
+    "FLAG_LIFETIME_SCORE": env.int("RETURNS_FLAG_LIFETIME_SCORE", default=200),
 }
 REFUNDS = {
     "GATEWAY": env("REFUNDS_GATEWAY", default="refunds.gateways.sandbox.SandboxGateway"),

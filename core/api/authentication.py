@@ -17,7 +17,7 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
 
         key = header[len(self.keyword) + 1:].strip()
         try:
-            api_key = PartnerAPIKey.objects.select_related("partner__service_user").get_from_key(key)
+            api_key = PartnerAPIKey.objects.get_from_key(key)
         except PartnerAPIKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("Invalid API key.") from None
         if api_key.has_expired or not api_key.partner.active:

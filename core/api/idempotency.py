@@ -67,7 +67,7 @@ class IdempotentMixin:
         record.completed = True
         record.response_status = response.status_code
         record.response_body = response.data if hasattr(response, "data") else None
-        record.response_content_type = response.get("Content-Type", "")
+        record.response_content_type = getattr(response, "content_type", None) or ""
         record.save(update_fields=["completed", "response_status", "response_body", "response_content_type"])
         return response
 

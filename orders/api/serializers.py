@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.api.fields import MoneyAmount
 from core.api.serializers import StrictSerializer
 from orders.choices import OrderStatus, PaymentMethod
 
@@ -52,8 +53,8 @@ class OrderLineSerializer(serializers.Serializer):
     sku = serializers.CharField(source="product.sku")
     quantity_ordered = serializers.IntegerField()
     quantity_shipped = serializers.IntegerField()
-    unit_price = serializers.DecimalField(max_digits=14, decimal_places=3)
-    unit_tax = serializers.DecimalField(max_digits=14, decimal_places=3)
+    unit_price = MoneyAmount(currency_field="order.currency")
+    unit_tax = MoneyAmount(currency_field="order.currency")
 
 
 class OrderSerializer(serializers.Serializer):
@@ -65,7 +66,7 @@ class OrderSerializer(serializers.Serializer):
     currency = serializers.CharField()
     placed_at = serializers.DateTimeField()
     delivered_at = serializers.DateTimeField(allow_null=True)
-    shipping_cost = serializers.DecimalField(max_digits=14, decimal_places=3)
+    shipping_cost = MoneyAmount()
     lines = OrderLineSerializer(many=True)
 
 

@@ -1,8 +1,7 @@
 from rest_framework import serializers
 
+from core.api.fields import MoneyAmount
 from refunds.models import JournalEntry, JournalLine, Refund, RefundAttempt
-
-MONEY = {"max_digits": 14, "decimal_places": 3}
 
 
 class RefundAttemptSerializer(serializers.ModelSerializer):
@@ -14,6 +13,11 @@ class RefundAttemptSerializer(serializers.ModelSerializer):
 class RefundSerializer(serializers.ModelSerializer):
     rma_number = serializers.CharField(source="return_request.rma_number")
     paid_method = serializers.CharField()
+    gross = MoneyAmount()
+    restocking_fee = MoneyAmount()
+    shipping_refund = MoneyAmount()
+    net = MoneyAmount()
+    store_credit_bonus = MoneyAmount()
     attempts = RefundAttemptSerializer(source="gateway_attempts", many=True)
 
     class Meta:
@@ -25,6 +29,7 @@ class RefundSerializer(serializers.ModelSerializer):
 
 class JournalLineSerializer(serializers.ModelSerializer):
     account = serializers.CharField(source="account.code")
+    amount = MoneyAmount()
 
     class Meta:
         model = JournalLine

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.fields import MoneyAmount
 from core.api.permissions import is_customer
 from core.api.serializers import StrictSerializer
 from returns.choices import RefundMethod
@@ -38,9 +39,9 @@ class RejectInput(StrictSerializer):
 class QuoteLineSerializer(serializers.Serializer):
     key = serializers.IntegerField(help_text="Index of the requested line (or return line id).")
     quantity = serializers.IntegerField()
-    gross = serializers.DecimalField(max_digits=14, decimal_places=3)
-    restocking_fee = serializers.DecimalField(max_digits=14, decimal_places=3)
-    net = serializers.DecimalField(max_digits=14, decimal_places=3)
+    gross = serializers.CharField()
+    restocking_fee = serializers.CharField()
+    net = serializers.CharField()
 
 
 class QuoteSerializer(serializers.Serializer):
@@ -69,7 +70,7 @@ class RefundSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
     method = serializers.CharField(source="paid_method")
-    net = serializers.DecimalField(max_digits=14, decimal_places=3)
+    net = MoneyAmount()
     currency = serializers.CharField()
 
 
