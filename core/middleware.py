@@ -1,3 +1,5 @@
+from contextlib import suppress
+
 from simple_history.models import HistoricalRecords
 
 from core.actors import history_user
@@ -26,9 +28,7 @@ def audit_user_middleware(get_response):
         try:
             return get_response(request)
         finally:
-            try:
+            with suppress(AttributeError):
                 del HistoricalRecords.context.request
-            except AttributeError:
-                pass
 
     return middleware
