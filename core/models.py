@@ -33,7 +33,8 @@ class IdempotencyRecord(models.Model):
     request_hash = models.CharField(max_length=64)
     completed = models.BooleanField(default=False)
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
+    response_body = models.TextField(blank=True, default="", help_text="The JSON body as sent (text, not jsonb: "
+                                                          "bodies may echo any character back).")
     response_content_type = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.utils.encoders import JSONEncoder
 
 from core.actors import PartnerActor
 from core.api.exceptions import problem
@@ -38,7 +39,7 @@ class IdempotentMixin:
     """For DRF views: wraps the handler once authentication has run."""
 
     def handle_idempotently(self, request, handler, *args, **kwargs):
-        key = request.META.get(HEADER, "").strip()
+        key = request.META.get(HEADER, "").strip().replace("\x00", "")
         if request.method not in METHODS or not key:
             return handler(request, *args, **kwargs)
         if len(key) > 255:
@@ -49,8 +50,9 @@ class IdempotentMixin:
         IdempotencyRecord.objects.filter(caller=caller, key=key, created_at__lt=ttl).delete()
         try:
             with transaction.atomic():
-                record = IdempotencyRecord.objects.create(caller=caller, key=key, method=request.method,
-                                                          path=request.path[:500], request_hash=fingerprint)
+                record = IdempotencyRecord.objects.create(
+                    caller=caller, key=key, method=request.method, request_hash=fingerprint,
+                    path=request.path.replace("\x00", "")[:500])
         except IntegrityError:
             return self._replay(IdempotencyRecord.objects.get(caller=caller, key=key), fingerprint)
         try:
@@ -66,7 +68,7 @@ class IdempotentMixin:
             return response
         record.completed = True
         record.response_status = response.status_code
-        record.response_body = response.data if hasattr(response, "data") else None
+        record.response_body = json.dumps(getattr(response, "data", None), cls=JSONEncoder)
         record.response_content_type = getattr(response, "content_type", None) or ""
         record.save(update_fields=["completed", "response_status", "response_body", "response_content_type"])
         return response
@@ -83,6 +85,6 @@ class IdempotentMixin:
                            detail="A request with this Idempotency-Key is still being processed.",
                            headers={"Retry-After": "1"})
         content_type = record.response_content_type.split(";")[0] or None
-        return Response(json.loads(json.dumps(record.response_body)) if record.response_body is not None else None,
+        return Response(json.loads(record.response_body or "null"),
                         status=record.response_status, content_type=content_type,
                         headers={"Idempotent-Replayed": "true"})

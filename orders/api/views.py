@@ -1,5 +1,6 @@
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 
 from core.api import schema
@@ -29,15 +30,17 @@ class OrderUpsert(ApiView):
         description="Idempotent: the same body twice leaves the same order. Lines are matched by `line_id`. "
                     "The order lives in the API key's sales channel.",
         request=OrderInput, examples=[ORDER_EXAMPLE], parameters=[schema.IDEMPOTENCY_KEY],
-        responses={200: OrderSerializer, 201: OrderSerializer, 400: schema.BAD_REQUEST,
-                   422: schema.problem("The update would break returns already made.", "currency_immutable",
+        responses=schema.writes({200: OrderSerializer, 201: OrderSerializer,
+                   422: ("The update would break returns already made.", "currency_immutable",
                                        "customer_immutable", "line_has_returns", "shipped_below_returned",
-                                       "amount_precision", "duplicate_line"), **schema.COMMON},
+                                       "amount_precision", "duplicate_line")}),
     )
     def put(self, request, external_id: str):
+        if not external_id.isprintable() or len(external_id) > 100:
+            raise ValidationError({"external_id": [ErrorDetail("Up to 100 printable characters.", code="invalid")]})
         serializer = OrderInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order, created = order_upsert(channel_id=request.user.channel_id, external_id=external_id[:100],
+        order, created = order_upsert(channel_id=request.user.channel_id, external_id=external_id,
                                       data=serializer.validated_data, by=request.user)
         order = selectors.order_with_lines(order.pk)
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

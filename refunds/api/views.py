@@ -31,7 +31,7 @@ class LedgerEntries(ApiView):
         parameters=[OpenApiParameter("kind", str, enum=EntryKind.values),
                     OpenApiParameter("page_size", int, description="Up to 100; 25 by default."),
                     OpenApiParameter("cursor", str)],
-        responses={200: JournalEntrySerializer(many=True), **schema.COMMON})
+        responses={200: schema.page_of(JournalEntrySerializer), **schema.COMMON})
     def get(self, request):
         entries = selectors.journal_entries_visible_to(request.user)
         kind = request.query_params.get("kind")

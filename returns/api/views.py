@@ -26,12 +26,12 @@ REQUEST_EXAMPLE = OpenApiExample(
            "lines": [{"order_line_id": 101, "quantity": 2, "reason": "wrong_size"}]},
     request_only=True,
 )
-ELIGIBILITY = schema.problem(
+ELIGIBILITY = (
     "The return is not allowed; `errors` lists each line's reason.",
     "return_window_closed", "quantity_exceeds_returnable", "product_not_returnable", "order_not_fulfilled",
     "unknown_reason", "invalid_quantity", "no_lines", "duplicate_line", "line_not_in_order", "invalid_refund_method",
 )
-TRANSITION = schema.problem("Not allowed in the return's current state.", "returnrequest_cannot_cancel",
+TRANSITION = ("Not allowed in the return's current state.", "returnrequest_cannot_cancel",
                             "returnrequest_cannot_authorize", "returnrequest_cannot_reject")
 
 
@@ -53,7 +53,7 @@ class ReturnListCreate(ApiView):
             OpenApiParameter("page_size", int, description="Up to 100; 25 by default."),
             OpenApiParameter("cursor", str, description="The `next` or `previous` cursor of a page."),
         ],
-        responses={200: ReturnSerializer(many=True), **schema.COMMON, 400: schema.BAD_REQUEST},
+        responses={200: schema.page_of(ReturnSerializer), **schema.COMMON},
     )
     def get(self, request):
         returns = selectors.returns_visible_to(request.user)
@@ -74,8 +74,7 @@ class ReturnListCreate(ApiView):
         description="Checks eligibility under a lock on the order, scores the return for fraud and authorises it at "
                     "once unless it needs a reviewer (then its status is `requested`).",
         request=ReturnRequestInput, examples=[REQUEST_EXAMPLE], parameters=[schema.IDEMPOTENCY_KEY],
-        responses={201: ReturnSerializer, 400: schema.BAD_REQUEST, 404: schema.NOT_FOUND, 422: ELIGIBILITY,
-                   409: schema.problem("Idempotency conflict.", "request_in_progress"), **schema.COMMON},
+        responses=schema.writes({201: ReturnSerializer, 404: schema.NOT_FOUND, 422: ELIGIBILITY}),
     )
     def post(self, request):
         data = _valid(ReturnRequestInput, request)
@@ -94,8 +93,7 @@ class ReturnQuote(ApiView):
         description="Runs the same eligibility rules and refund computation as a real request and writes nothing. "
                     "No restocking fee is assumed: it depends on the condition found at inspection.",
         request=ReturnRequestInput, examples=[REQUEST_EXAMPLE], parameters=[schema.IDEMPOTENCY_KEY],
-        responses={200: QuoteSerializer, 400: schema.BAD_REQUEST, 404: schema.NOT_FOUND, 422: ELIGIBILITY,
-                   **schema.COMMON},
+        responses=schema.writes({200: QuoteSerializer, 404: schema.NOT_FOUND, 422: ELIGIBILITY}),
     )
     def post(self, request):
         data = _valid(ReturnRequestInput, request)
@@ -118,7 +116,7 @@ class ReturnCancel(ApiView):
 
     @extend_schema(operation_id="returns_cancel", summary="Cancel a return before the parcel is scanned",
                    request=ReasonInput, parameters=[schema.IDEMPOTENCY_KEY],
-                   responses={200: ReturnSerializer, 404: schema.NOT_FOUND, 409: TRANSITION, **schema.COMMON})
+                   responses=schema.writes({200: ReturnSerializer, 404: schema.NOT_FOUND, 409: TRANSITION}))
     def post(self, request, rma: str):
         data = _valid(ReasonInput, request)
         found = services.return_cancel(return_request=visible_return(request, rma), by=request.user,
@@ -132,7 +130,7 @@ class ReturnApprove(ApiView):
 
     @extend_schema(operation_id="returns_approve", summary="Approve a return waiting for review",
                    request=ReasonInput, parameters=[schema.IDEMPOTENCY_KEY],
-                   responses={200: ReturnSerializer, 404: schema.NOT_FOUND, 409: TRANSITION, **schema.COMMON})
+                   responses=schema.writes({200: ReturnSerializer, 404: schema.NOT_FOUND, 409: TRANSITION}))
     def post(self, request, rma: str):
         data = _valid(ReasonInput, request)
         found = services.return_approve(return_request=visible_return(request, rma), by=request.user,
@@ -146,8 +144,8 @@ class ReturnReject(ApiView):
 
     @extend_schema(operation_id="returns_reject", summary="Reject a return, with a reason the customer sees",
                    request=RejectInput, parameters=[schema.IDEMPOTENCY_KEY],
-                   responses={200: ReturnSerializer, 404: schema.NOT_FOUND, 409: TRANSITION,
-                              422: schema.problem("A reason is required.", "reason_required"), **schema.COMMON})
+                   responses=schema.writes({200: ReturnSerializer, 404: schema.NOT_FOUND, 409: TRANSITION,
+                                            422: ("A reason is required.", "reason_required")}))
     def post(self, request, rma: str):
         data = _valid(RejectInput, request)
         found = services.return_reject(return_request=visible_return(request, rma), by=request.user,

@@ -1,0 +1,42 @@
+"""Property-based calls generated from the live OpenAPI schema: no 5xx, documented statuses, valid bodies."""
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+
+from partners.models import SCOPES
+from partners.services import partner_key_create
+from tests import factories
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction_open():
+    """The WSGI app would close the connection after each request, as in production; the test's
+    transaction lives on it, so keep it open (Django's own test client does the same)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def partner_headers(shop, customer):
+    factories.make_order(customer=customer, lines=[(shop.shirt, 2, "25.00", "2.00")])
+    _, key = partner_key_create(partner_slug="fuzzer", channel_code="web", scopes=list(SCOPES))
+    return {"Authorization": f"Api-Key {key}"}
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_conforms_to_its_schema(case, partner_headers):
+    case.call_and_validate(headers=partner_headers, checks=CHECKS)
