@@ -122,6 +122,9 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
                                        help_text="The policies that applied, per category, when requested.")
     review_reasons = models.JSONField(default=list, blank=True, help_text="Why the return waits for a reviewer.")
     fraud_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
+    inspection_fraud_score = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(100)],
+        help_text="The score again once inspected: every signal so far, with what the warehouse saw.")
     decision_reason = models.TextField(blank=True, help_text="Why it was approved, rejected or cancelled.")
     arrived_late = models.BooleanField(default=False, help_text="Received after the RMA had expired.")
     requested_at = models.DateTimeField(auto_now_add=True)

@@ -15,7 +15,14 @@ from django.utils import timezone
 from core.errors import Conflict, ErrorList, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from core.money import round_money
 from core.transitions import apply_transition, save_with_history
-from fraud.services import customer_is_flagged, fraud_score_request
+from fraud.services import (
+    customer_is_flagged,
+    fraud_return_ended,
+    fraud_return_expired,
+    fraud_return_refunded,
+    fraud_score_inspection,
+    fraud_score_request,
+)
 from orders.models import Order
 from refunds.calculations import calculate_refund
 from returns import selectors
@@ -201,6 +208,7 @@ def return_reject(*, return_request, by, reason: str) -> ReturnRequest:
         raise ValidationFailed("Say why the return is rejected; the customer will see it.", code="reason_required")
     return_request = _lock(return_request)
     apply_transition(return_request, "reject", by=by, reason=reason, at=timezone.now(), decision=reason)
+    fraud_return_ended(return_request=return_request)
     return return_request
 
 
@@ -213,6 +221,7 @@ def return_cancel(*, return_request, by, reason: str = "") -> ReturnRequest:
         raise NotFound("No such return.", code="return_not_found")
     reason = (reason or "").strip() or "Cancelled by the customer."
     apply_transition(return_request, "cancel", by=by, reason=reason, at=timezone.now(), decision=reason)
+    fraud_return_ended(return_request=return_request)
     return return_request
 
 
@@ -237,6 +246,7 @@ def return_expire(*, return_request, by=None) -> ReturnRequest:
     return_request = _lock(return_request)
     apply_transition(return_request, "expire", by=by, reason="No carrier scan within the allowed days.",
                      at=timezone.now())
+    fraud_return_expired(return_request=return_request)
     return return_request
 
 
@@ -461,6 +471,7 @@ def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
         _record_inspection(line, by=by, condition=condition, notes=notes, photos=photos, at=now, previous=None,
                            paid=paid)
     if return_request.all_lines_inspected():
+        return_request.inspection_fraud_score = fraud_score_inspection(return_request=return_request)
         apply_transition(return_request, "inspect", by=by, reason="every line inspected", at=now)
         from refunds.services import refund_start_for_return
 
@@ -602,13 +613,17 @@ def return_mark_refunded(*, return_request_id) -> ReturnRequest:
     """Called by the refunds app, inside its transaction, when the refund has been paid."""
     return_request = _lock(return_request_id)
     apply_transition(return_request, "complete_refund", by=None, reason="refund completed")
+    fraud_return_refunded(return_request=return_request)
     return return_request
 
 
 @transaction.atomic
 def return_close(*, return_request, by=None, reason: str = "") -> ReturnRequest:
     return_request = _lock(return_request)
+    was_open = return_request.status == ReturnStatus.INSPECTED  # a refunded return left the open count already
     apply_transition(return_request, "close", by=by, reason=reason or "closed", at=timezone.now())
+    if was_open:
+        fraud_return_ended(return_request=return_request)
     return return_request
 
 

@@ -18,7 +18,9 @@ def request_label(self, return_request_id: int) -> None:
 
 @shared_task
 def expire_unshipped_returns() -> int:
-    """Authorised returns with no carrier scan within the allowed days expire."""
+    """Authorised returns with no carrier scan within the allowed days expire; expiring one
+    records the label-not-scanned fraud signal against its customer."""
+    from core.errors import InvalidTransition
     from returns.choices import ReturnStatus
     from returns.models import ReturnRequest
     from returns.services import return_expire
@@ -27,7 +29,10 @@ def expire_unshipped_returns() -> int:
     stale = ReturnRequest.objects.filter(status=ReturnStatus.AUTHORIZED, authorized_at__lt=cutoff)
     count = 0
     for pk in stale.values_list("pk", flat=True):
-        return_expire(return_request=pk)
+        try:
+            return_expire(return_request=pk)
+        except InvalidTransition:
+            continue  # scanned or cancelled since the query: nothing to expire, the others still are
         count += 1
     return count
 
