@@ -2,13 +2,16 @@
 
 from django.urls import path
 
+from core.api.auth_views import CustomerToken
 from orders.api import views as orders
 from partners.api import views as webhooks
 from refunds.api import views as refunds
+from returns.api import events
 from returns.api import views as returns
 
 app_name = "api"
 urlpatterns = [
+    path("auth/token", CustomerToken.as_view(), name="auth-token"),
     path("orders/<str:external_id>", orders.OrderUpsert.as_view(), name="order-upsert"),
     path("orders/<int:order_id>/returnable", orders.OrderReturnable.as_view(), name="order-returnable"),
     path("returns", returns.ReturnListCreate.as_view(), name="returns"),
@@ -18,6 +21,9 @@ urlpatterns = [
     path("returns/<str:rma>/approve", returns.ReturnApprove.as_view(), name="return-approve"),
     path("returns/<str:rma>/reject", returns.ReturnReject.as_view(), name="return-reject"),
     path("returns/<str:rma>/label", returns.ReturnLabel.as_view(), name="return-label"),
+    path("returns/<str:rma>/inspection", events.ReturnInspection.as_view(), name="return-inspection"),
+    path("warehouse/receipts", events.WarehouseReceipts.as_view(), name="warehouse-receipts"),
+    path("carrier/events", events.CarrierEvents.as_view(), name="carrier-events"),
     path("refunds/<int:refund_id>", refunds.RefundDetail.as_view(), name="refund-detail"),
     path("ledger/entries", refunds.LedgerEntries.as_view(), name="ledger-entries"),
     path("webhooks", webhooks.WebhookListCreate.as_view(), name="webhooks"),

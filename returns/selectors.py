@@ -86,3 +86,52 @@ def unmatched_parcels() -> QuerySet:
     from returns.models import UnmatchedParcel
 
     return UnmatchedParcel.objects.filter(return_request__isnull=True).prefetch_related("photos")
+
+
+def returns_visible_to(user) -> QuerySet[ReturnRequest]:
+    """Object-level authorisation: a customer sees their own, a partner its channel's, staff what
+    their role lets them view. Anything else does not exist for the caller."""
+    from core.actors import PartnerActor
+
+    returns = ReturnRequest.objects.select_related("order", "customer").prefetch_related(
+        "lines__order_line__product", "lines__reason")
+    if isinstance(user, PartnerActor):
+        return returns.filter(order__channel_id=user.channel_id)
+    if user.is_staff:
+        return returns if user.has_perm("returns.view_returnrequest") else returns.none()
+    return returns.filter(customer=user)
+
+
+def returnable_lines(order, *, now=None) -> list[dict]:
+    """Per order line: how many units can still be returned, until when, or why not."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.choices import RETURNABLE_ORDER_STATUSES
+
+    now = now or timezone.now()
+    lines = list(order.lines.select_related("product"))
+    left = returnable_quantities(order)
+    policies = policies_by_category({line.product.category for line in lines})
+    result = []
+    for line in lines:
+        window = policies[line.product.category].window_days
+        return_by = order.delivered_at + timedelta(days=window) if order.delivered_at else None
+        if order.status not in RETURNABLE_ORDER_STATUSES:
+            why = "order_not_fulfilled"
+        elif not line.product.returnable:
+            why = "product_not_returnable"
+        elif return_by is None:
+            why = "order_not_delivered"
+        elif (now - order.delivered_at).days > window:
+            why = "return_window_closed"
+        elif left[line.pk] == 0:
+            why = "nothing_left_to_return"
+        else:
+            why = ""
+        result.append({
+            "order_line": line, "quantity_shipped": line.quantity_shipped,
+            "returnable_quantity": 0 if why else left[line.pk], "return_by": return_by, "not_returnable_reason": why,
+        })
+    return result

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.actors import channel_of
 from core.errors import Conflict, ErrorList, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from core.money import round_money
 from core.transitions import apply_transition, save_with_history
@@ -63,10 +64,13 @@ def _require_user(by) -> None:
         raise PermissionDenied("Log in first.", code="not_authenticated")
 
 
-def _lock(return_request) -> ReturnRequest:
+def _lock(return_request, by=None) -> ReturnRequest:
+    """Lock the return; a partner reaches only returns of its own channel."""
     pk = return_request.pk if isinstance(return_request, ReturnRequest) else return_request
     locked = ReturnRequest.objects.select_for_update().filter(pk=pk).first()
-    if locked is None:
+    partner_channel = channel_of(by)
+    if locked is None or (partner_channel is not None
+                          and not Order.objects.filter(pk=locked.order_id, channel_id=partner_channel).exists()):
         raise NotFound("No such return.", code="return_not_found")
     return locked
 
@@ -82,11 +86,58 @@ def return_request_create(
 
     `lines` are dicts with `order_line_id`, `quantity`, `reason` (a reason code), optional `note`.
     """
+    order, requested, ctx = _check_eligibility(by=by, order_id=order_id, lines=lines, refund_method=refund_method,
+                                               lock=True)
+    return_request = _create_with_unique_rma(
+        order=order, customer=order.customer, note=(note or "")[:2000], refund_method=refund_method,
+        policy_snapshot=_policy_snapshot(requested), by=by,
+    )
+    ReturnLine.objects.bulk_create([
+        ReturnLine(return_request=return_request, order_line=line.order_line, quantity=line.quantity,
+                   reason=line.reason, customer_note=line.note)
+        for line in requested
+    ])
+
+    ctx.amount = return_quote(return_request=return_request).net
+    ctx.policies = list({line.policy.pk: line.policy for line in requested}.values())
+    ctx.fraud_score = fraud_score_request(return_request=return_request, amount=ctx.amount)
+    ctx.customer_flagged = customer_is_flagged(order.customer)
+    ctx.review_threshold = settings.RETURNS["REVIEW_SCORE_THRESHOLD"]
+    review = [v for v in (rule(ctx) for rule in REVIEW_RULES) if v.outcome == Outcome.REVIEW]
+    return_request.fraud_score = ctx.fraud_score
+    return_request.review_reasons = [{"code": v.code, "detail": v.message} for v in review]
+    save_with_history(return_request, by=by, reason="scored")
+    if not review:
+        _authorize(return_request, by=None, reason="Authorised automatically: policy and risk allow it.")
+    logger.info("return requested", extra={"rma": return_request.rma_number, "needs_review": bool(review)})
+    return return_request
+
+
+def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT):
+    """What a return of these lines would pay, by the same rules and computation as the real thing.
+
+    Writes nothing. Conditions are not known yet, so no restocking fee is assumed.
+    """
+    from refunds.selectors import refund_inputs_for_lines
+
+    order, requested, _ = _check_eligibility(by=by, order_id=order_id, lines=lines, refund_method=refund_method,
+                                             lock=False)
+    inputs = refund_inputs_for_lines(
+        order=order, store_credit=refund_method == RefundMethod.STORE_CREDIT,
+        items=[(line.index, line.order_line, line.quantity, "", line.policy.snapshot()) for line in requested])
+    return calculate_refund(**inputs)
+
+
+def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool):
+    """Run every eligibility rule; raise the denials, or return what the request resolved to."""
     _require_user(by)
     now = timezone.now()
     acting_for_customer = not by.has_perm("returns.manage_returnrequest")
-    order = Order.objects.select_for_update().filter(pk=order_id).first() if str(order_id).isdigit() else None
-    if order is None or (acting_for_customer and order.customer_id != by.pk):
+    orders = Order.objects.select_for_update() if lock else Order.objects
+    order = orders.filter(pk=order_id).first() if str(order_id).isdigit() else None
+    partner_channel = channel_of(by)
+    if order is None or (acting_for_customer and order.customer_id != by.pk) or (
+            partner_channel is not None and order.channel_id != partner_channel):
         raise NotFound("We could not find that order on your account.", code="order_not_found")
 
     requested = [
@@ -112,30 +163,7 @@ def return_request_create(
                 errors.add(verdict.code, verdict.message, field=f"lines[{line.index}]")
                 break
     errors.raise_if_any()
-
-    return_request = _create_with_unique_rma(
-        order=order, customer=order.customer, note=note[:2000], refund_method=refund_method,
-        policy_snapshot=_policy_snapshot(requested), by=by,
-    )
-    ReturnLine.objects.bulk_create([
-        ReturnLine(return_request=return_request, order_line=line.order_line, quantity=line.quantity,
-                   reason=line.reason, customer_note=line.note)
-        for line in requested
-    ])
-
-    ctx.amount = return_quote(return_request=return_request).net
-    ctx.policies = list({line.policy.pk: line.policy for line in requested}.values())
-    ctx.fraud_score = fraud_score_request(return_request=return_request, amount=ctx.amount)
-    ctx.customer_flagged = customer_is_flagged(order.customer)
-    ctx.review_threshold = settings.RETURNS["REVIEW_SCORE_THRESHOLD"]
-    review = [v for v in (rule(ctx) for rule in REVIEW_RULES) if v.outcome == Outcome.REVIEW]
-    return_request.fraud_score = ctx.fraud_score
-    return_request.review_reasons = [{"code": v.code, "detail": v.message} for v in review]
-    save_with_history(return_request, by=by, reason="scored")
-    if not review:
-        _authorize(return_request, by=None, reason="Authorised automatically: policy and risk allow it.")
-    logger.info("return requested", extra={"rma": return_request.rma_number, "needs_review": bool(review)})
-    return return_request
+    return order, requested, ctx
 
 
 def _resolve_lines(order, requested: list[RequestedLine]) -> None:
@@ -193,9 +221,10 @@ def _authorize(return_request: ReturnRequest, *, by, reason: str) -> None:
 @transaction.atomic
 def return_approve(*, return_request, by, reason: str = "") -> ReturnRequest:
     _require_user(by)
-    return_request = _lock(return_request)
-    _authorize(return_request, by=by, reason=reason.strip() or "Approved by a reviewer.")
-    return_request.decision_reason = reason.strip()
+    return_request = _lock(return_request, by)
+    reason = (reason or "").strip()
+    _authorize(return_request, by=by, reason=reason or "Approved by a reviewer.")
+    return_request.decision_reason = reason
     save_with_history(return_request, by=by, reason="decision recorded")
     return return_request
 
@@ -216,8 +245,9 @@ def return_reject(*, return_request, by, reason: str) -> ReturnRequest:
 def return_cancel(*, return_request, by, reason: str = "") -> ReturnRequest:
     """The customer (until the parcel is scanned) or an agent calls the return off."""
     _require_user(by)
-    return_request = _lock(return_request)
-    if not by.has_perm("returns.manage_returnrequest") and return_request.customer_id != by.pk:
+    return_request = _lock(return_request, by)
+    is_customer = not by.is_staff and channel_of(by) is None
+    if is_customer and return_request.customer_id != by.pk:
         raise NotFound("No such return.", code="return_not_found")
     reason = (reason or "").strip() or "Cancelled by the customer."
     apply_transition(return_request, "cancel", by=by, reason=reason, at=timezone.now(), decision=reason)
@@ -271,7 +301,7 @@ def return_receive(*, return_request, by, received_quantities: dict | None = Non
     (a short shipment); lines not named arrived complete. A shortfall stays visible: the line
     keeps both quantities, its history says "short", and `selectors.short_shipped_lines` lists it."""
     _require_permission(by, "returns.receive_returnrequest", "You may not record the receipt of returns.")
-    return_request = _lock(return_request)
+    return_request = _lock(return_request, by)
     lines = {str(line.pk): line for line in return_request.lines.select_for_update()}
     received = {str(k): v for k, v in (received_quantities or {}).items()}
     errors = ErrorList()
@@ -337,7 +367,7 @@ def parcel_receive(*, by, rma_number: str | None = None, tracking_number: str = 
     errors.raise_if_any()
     return_request_id = selectors.return_for_parcel(rma_number=rma_number, tracking_number=tracking_number)
     if return_request_id is not None:
-        return_request = _lock(return_request_id)
+        return_request = _lock(return_request_id, by)
         if return_request.received_at is not None:
             return ParcelReceipt(return_request=return_request, already_received=True)
         if return_request.status in RECEIVABLE_STATUSES:
@@ -379,7 +409,7 @@ def parcel_link(*, parcel, return_request, by, received_quantities: dict | None 
     if by is None:
         raise PermissionDenied("Log in first.", code="not_authenticated")
     _require_permission(by, "returns.receive_returnrequest", "You may not link parcels to returns.")
-    return_request = _lock(return_request)
+    return_request = _lock(return_request, by)
     parcel_pk = parcel.pk if isinstance(parcel, UnmatchedParcel) else parcel
     parcel = UnmatchedParcel.objects.select_for_update().filter(pk=parcel_pk).first()
     if parcel is None:
@@ -433,7 +463,7 @@ def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
     condition needs a supervisor's `inspection_correct`. Each line's stock moves after commit in
     its own task, so one failing line holds up no other.
     """
-    return_request = _lock(return_request)
+    return_request = _lock(return_request, by)
     if return_request.status != ReturnStatus.RECEIVED:
         raise InvalidTransition(f"Cannot inspect a return that is {return_request.status}.",
                                 code="returnrequest_cannot_inspect")
@@ -494,7 +524,7 @@ def inspection_correct(*, return_line, by, condition: str, notes: str = "", phot
                          if str(line_pk).isdigit() else None)
     if return_request_id is None:
         raise NotFound("No such return line.", code="return_line_not_found")
-    return_request = _lock(return_request_id)
+    return_request = _lock(return_request_id, by)
     line = (ReturnLine.objects.select_for_update(of=("self",)).select_related("order_line__product")
             .get(pk=line_pk))
     previous = selectors.latest_inspections([line]).get(line.pk)

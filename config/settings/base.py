@@ -124,7 +124,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.Scoped"],
     "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.CallerRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"caller": env("API_THROTTLE_RATE", default="600/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "caller": env("API_THROTTLE_RATE", default="600/min"),
+        "login": env("API_LOGIN_THROTTLE_RATE", default="10/min"),
+    },
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Cursor",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -1,0 +1,30 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import AllowAny
+from rest_framework.throttling import AnonRateThrottle
+
+from core.api import schema
+
+
+class LoginRateThrottle(AnonRateThrottle):
+    """Password guessing is slowed per client address, whatever the global budget."""
+
+    scope = "login"
+
+
+class CustomerToken(ObtainAuthToken):
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
+
+    @extend_schema(
+        operation_id="auth_token", summary="Exchange a customer's username and password for an API token",
+        description="Send the token as `Authorization: Token <token>`. Attempts are throttled per address.",
+        request=inline_serializer("TokenRequest", {"username": serializers.CharField(),
+                                                   "password": serializers.CharField()}),
+        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+                   400: schema.BAD_REQUEST, 429: schema.THROTTLED},
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
