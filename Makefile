@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install lint migrate seed worker beat reconcile clean
+.PHONY: run test install lint migrate seed worker beat reconcile bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ beat: install
 
 reconcile: install
 	$(BIN)/python manage.py reconcile
+
+# Seeds 1,000,000 orders into the configured database (embedded by default), times the fraud
+# risk-profile refresh and request scoring, then removes what it wrote. BENCH_ARGS: e.g. --keep.
+bench: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py fraud_bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

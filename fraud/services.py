@@ -9,6 +9,7 @@ row, whatever the customer's history: the profile is materialised by `risk_profi
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,14 +46,30 @@ WINDOW_DAYS = 90
 REFUNDED_STATUSES = (ReturnStatus.REFUNDED, ReturnStatus.CLOSED)
 
 
+# Every request is scored, so the rules are kept in memory for this long. Saving or deleting a
+# rule forgets them at once in the process that did it; other processes catch up within it.
+RULES_MEMO_SECONDS = 60
+_rules_memo: tuple[float, dict[str, FraudRule]] | None = None
+
+
 def fraud_rules() -> dict[str, FraudRule]:
     """Every rule by kind; a kind nobody has configured yet is created with its defaults."""
+    global _rules_memo
+    if _rules_memo is not None and time.monotonic() - _rules_memo[0] < RULES_MEMO_SECONDS:
+        return _rules_memo[1]
     rules = {rule.kind: rule for rule in FraudRule.objects.all()}
     missing = [kind for kind in SignalKind.values if kind not in rules]
     if missing:
         FraudRule.objects.bulk_create([FraudRule.with_defaults(kind) for kind in missing], ignore_conflicts=True)
         rules = {rule.kind: rule for rule in FraudRule.objects.all()}
+    _rules_memo = (time.monotonic(), rules)
     return rules
+
+
+def fraud_rules_forget(**kwargs) -> None:
+    """Drop the remembered rules (connected to FraudRule's save and delete)."""
+    global _rules_memo
+    _rules_memo = None
 
 
 # --- scoring ---
@@ -66,7 +83,7 @@ class ProfileChange:
     refunds: int = 0
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # called inside the return's transaction: no savepoint to pay for
 def fraud_score_request(*, return_request: ReturnRequest, amount) -> int:
     """Score a return that has just been created with its lines, and count it in the profile.
 
@@ -114,7 +131,7 @@ def _request_facts(return_request: ReturnRequest) -> tuple[CustomerRiskProfile |
     return profile, sorted(categories)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def fraud_score_inspection(*, return_request: ReturnRequest) -> int:
     """Score the return again once every line has a condition: the signals only the warehouse
     can see, on top of those found earlier. Returns the score of all its signals, capped at 100."""
@@ -160,7 +177,7 @@ def _skus_returned_before(return_request: ReturnRequest, skus: set[str]) -> set[
 
 # --- return events ---
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def fraud_return_expired(*, return_request: ReturnRequest) -> None:
     """The RMA expired without a carrier scan: it is no longer open, and if the customer had a
     label and never used it, that is a signal."""

@@ -1,9 +1,7 @@
-from decimal import Decimal
-
 import pytest
 
 from fraud.models import FraudRule, FraudSignal
-from fraud.services import fraud_rules
+from fraud.services import fraud_rules, fraud_rules_forget
 from returns import services
 from returns.models import ReturnRequest
 from tests import factories
@@ -60,11 +58,15 @@ def one_line_order(customer, product, price: str, *, quantity: int = 1, tax: str
     return factories.make_order(customer=customer, lines=[(product, quantity, price, tax)], **kwargs)
 
 
-def money(value: str) -> Decimal:
-    return Decimal(value)
-
-
 @pytest.fixture
 def shop(shop):
     fraud_rules()
     return shop
+
+
+@pytest.fixture(autouse=True)
+def _rules_from_this_tests_database():
+    """Rules remembered in memory would outlive the test's rolled-back rows."""
+    fraud_rules_forget()
+    yield
+    fraud_rules_forget()
