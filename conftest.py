@@ -50,6 +50,14 @@ def order(shop, customer):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle budgets live in the cache; each test starts with a full one."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _sandbox_gateway_clean():
     from refunds.gateways.sandbox import SandboxGateway
 

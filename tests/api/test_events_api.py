@@ -117,22 +117,19 @@ def test_customers_get_a_token_and_logins_are_throttled(customer):
     assert wrong.status_code == 400 and wrong["Content-Type"] == "application/problem+json"
 
 
-@override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK,
-                                   "DEFAULT_THROTTLE_RATES": {"caller": "3/min", "login": "2/min"}})
 def test_callers_over_their_budget_get_429_with_retry_after(customer):
-    from rest_framework.settings import api_settings
     from rest_framework.throttling import SimpleRateThrottle
 
+    tight = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"caller": "3/min", "login": "2/min"}}
     cache.clear()
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     try:
-        api = client_for(customer)
-        codes = [api.get("/api/v1/returns").status_code for _ in range(4)]
-        assert codes == [200, 200, 200, 429]
-        limited = api.get("/api/v1/returns")
-        assert int(limited["Retry-After"]) > 0 and limited.json()["code"] == "throttled"
+        with override_settings(REST_FRAMEWORK=tight):
+            SimpleRateThrottle.THROTTLE_RATES = tight["DEFAULT_THROTTLE_RATES"]
+            api = client_for(customer)
+            codes = [api.get("/api/v1/returns").status_code for _ in range(4)]
+            assert codes == [200, 200, 200, 429]
+            limited = api.get("/api/v1/returns")
+            assert int(limited["Retry-After"]) > 0 and limited.json()["code"] == "throttled"
     finally:
         cache.clear()
-        api_settings.reload()
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        SimpleRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
