@@ -492,7 +492,8 @@ def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
         else:
             photos = _checked_photos(inspection.get("photos"), errors=errors, field=f"{field}.photos")
             new.append((line, condition, str(inspection.get("notes") or "")[:2000], photos))
-    if not inspections:
+    if not inspections and not return_request.all_lines_inspected():
+        # An empty parcel (nothing of any line arrived) is inspected with no lines at all.
         errors.add("no_lines", "Give the condition of at least one line.")
     errors.raise_if_any()
     now = timezone.now()
@@ -506,6 +507,7 @@ def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
         from refunds.services import refund_start_for_return
 
         refund_start_for_return(return_request=return_request)
+        return_request.refresh_from_db()  # the refund moved it on (refund pending, or closed)
     return return_request
 
 

@@ -205,3 +205,16 @@ def test_restocked_units_already_gone_cannot_be_pulled_back(shop, inspected, sup
 
     assert refused.value.code == "stock_already_moved"
     assert ReturnLineInspection.objects.filter(revision=2).count() == 0
+
+
+@pytest.mark.django_db
+def test_an_empty_parcel_is_inspected_with_no_lines_and_closes(order, customer, warehouse,
+                                                                django_capture_on_commit_callbacks):
+    from tests import factories as f
+
+    rr = services.return_request_create(by=customer, order_id=order.pk,
+                                        lines=[f.line_request(order.lines.first(), 1)])
+    services.return_receive(return_request=rr, by=warehouse, received_quantities={rr.lines.get().pk: 0})
+    with django_capture_on_commit_callbacks(execute=True):
+        closed = services.return_inspect(return_request=rr, by=warehouse, inspections={})
+    assert closed.status == ReturnStatus.CLOSED and not closed.has_refund()
