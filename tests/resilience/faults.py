@@ -1,0 +1,219 @@
+"""Ways to break things on purpose: kill a database session, take the broker away, move the
+clock, start and kill real worker processes."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import psycopg
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from config.celery_app import app
+
+ROOT = Path(__file__).resolve().parents[2]
+CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every publish is refused
+
+
+def worker_redis_url() -> str:
+    """TEST_REDIS_URL on database 13, so worker tests never share a database with other Redis tests."""
+    url = os.environ.get("TEST_REDIS_URL", "")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/13", parts.query, parts.fragment))
+
+
+# --- the database ---
+
+def raw_connection() -> psycopg.Connection:
+    """A second session on the test database, outside Django: to hold locks and kill sessions."""
+    db = connection.settings_dict
+    return psycopg.connect(host=db["HOST"] or "localhost", port=db["PORT"] or 5432, user=db["USER"],
+                           password=db["PASSWORD"] or None, dbname=db["NAME"], autocommit=True)
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def terminate(pid: int) -> None:
+    """Drop a session the way a failover or a network cut does, and wait until it is gone."""
+    with raw_connection() as killer:
+        killed = killer.execute("SELECT pg_terminate_backend(%s, 5000)", [pid]).fetchone()[0]
+    assert killed, f"session {pid} was not terminated"
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    host = quote(db["HOST"] or "localhost", safe="")
+    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Blocked:
+    """`call` run on its own thread and session; `pid` is that session."""
+
+    def __init__(self, call):
+        self.call, self.pid, self.result, self.error = call, None, None, None
+        self._started = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        try:
+            self.pid = backend_pid()
+            self._started.set()
+            self.result = self.call()
+        except BaseException as exc:  # the test inspects what the request got
+            self.error = exc
+        finally:
+            self._started.set()
+            connection.close()
+
+    def start(self) -> "Blocked":
+        self.thread.start()
+        self._started.wait(30)
+        return self
+
+    def wait_until_waiting_for_a_lock(self, observer: psycopg.Connection, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            row = observer.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                                   [self.pid]).fetchone()
+            if row and row[0] == "Lock":
+                return
+            if not self.thread.is_alive():
+                raise AssertionError(f"the request finished instead of waiting: {self.error!r}")
+            time.sleep(0.02)
+        raise AssertionError("the request never waited for the lock")
+
+    def has_written_to(self, observer: psycopg.Connection, table: str) -> bool:
+        """Whether the session holds a write lock on `table`: it has inserted or updated rows there."""
+        return observer.execute(
+            "SELECT exists(SELECT 1 FROM pg_locks WHERE pid = %s AND relation = %s::regclass "
+            "AND mode = 'RowExclusiveLock')", [self.pid, table]).fetchone()[0]
+
+    def join(self) -> "Blocked":
+        self.thread.join(60)
+        assert not self.thread.is_alive()
+        return self
+
+
+@contextmanager
+def row_locked(table: str, pk: int):
+    """Another session holds the row: whoever wants to change it waits at that point."""
+    holder = raw_connection()
+    holder.autocommit = False
+    holder.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [pk])
+    try:
+        yield holder
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+# --- the broker ---
+
+def reset_broker_connections() -> None:
+    """Publish through the broker now configured, not a cached connection."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextmanager
+def broker(url: str):
+    """Tasks go to `url` instead of running eagerly."""
+    previous = (app.conf.broker_url, app.conf.task_always_eager)
+    app.conf.broker_url, app.conf.task_always_eager = url, False
+    reset_broker_connections()
+    try:
+        yield
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = previous
+        reset_broker_connections()
+
+
+def broker_down():
+    return broker(CLOSED_PORT_BROKER)
+
+
+# --- the clock ---
+
+def later(**delta):
+    """Run the block as if `delta` had passed (the clock keeps ticking from there)."""
+    return time_machine.travel(timezone.now() + timedelta(**delta), tick=True)
+
+
+def run_sweepers(rounds: int = 4) -> int:
+    """What beat does every few minutes: re-drive stuck refunds, inbound events and stock moves.
+    Each round runs ten minutes later than the last; returns how much was re-driven."""
+    from inventory.tasks import sweep_stock_dispositions
+    from refunds.tasks import sweep_stuck_refunds
+    from returns.tasks import sweep_inbound_events
+
+    total = 0
+    for round_ in range(1, rounds + 1):
+        with later(minutes=10 * round_):
+            done = sweep_inbound_events() + sweep_stock_dispositions() + sweep_stuck_refunds()
+        total += done
+        if not done:
+            break
+    return total
+
+
+# --- real workers ---
+
+@contextmanager
+def celery_worker(redis_url: str, **env):
+    """A real worker process on `redis_url`, against the test database; `env` overrides settings.
+    Tasks the test queues go to it."""
+    full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": database_url(),
+                "TEST_CELERY_BROKER_URL": redis_url, "CELERY_TASK_ALWAYS_EAGER": "false",
+                **{key: str(value) for key, value in env.items()}}
+    with tempfile.TemporaryFile(mode="w+") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
+             "-Q", "default,refunds,notifications", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "--loglevel=INFO"],
+            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        worker.log = log
+        try:
+            with broker(redis_url):
+                yield worker
+        finally:
+            if worker.poll() is None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+
+
+def worker_output(worker) -> str:
+    worker.log.seek(0)
+    return worker.log.read()
+
+
+def wait_for(predicate, worker=None, timeout: float = 60.0, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if worker is not None and worker.poll() is not None:
+            raise AssertionError(f"the worker exited while waiting for {what}:\n{worker_output(worker)}")
+        time.sleep(0.05)
+    output = worker_output(worker) if worker is not None else ""
+    raise AssertionError(f"timed out waiting for {what}\n{output}")
