@@ -45,7 +45,6 @@ def order_upsert(*, channel_id: int, external_id: str, data: dict, by=None) -> t
     from core.errors import ErrorList
     from core.money import round_money
     from core.transitions import save_with_history
-    from inventory.models import Product
     from returns.selectors import claimed_quantities
 
     errors = ErrorList()
@@ -89,18 +88,24 @@ def order_upsert(*, channel_id: int, external_id: str, data: dict, by=None) -> t
     order.currency, order.customer = currency, customer
     save_with_history(order, by=by, reason="created by the OMS" if created else "updated by the OMS")
 
-    for line_id, line in existing.items():
-        if line_id not in incoming:
-            line.delete()
+    removed = [line.pk for line_id, line in existing.items() if line_id not in incoming]
+    if removed:
+        OrderLine.objects.filter(pk__in=removed).delete()
+    # A fixed number of queries however many lines the order has.
+    products = _products_for(incoming.values(), currency=currency)
+    new_rows, changed_rows = [], []
     for line_id, line in incoming.items():
-        product = Product.objects.filter(sku=line["sku"]).first() or Product.objects.create(
-            sku=line["sku"], name=line.get("product_name") or line["sku"], category=line.get("category") or "general",
-            currency=currency)
-        row = existing.get(line_id) or OrderLine(order=order, external_id=line_id)
-        row.product = product
-        for field in ("quantity_ordered", "quantity_shipped", "unit_price", "unit_tax"):
+        row = existing.get(line_id)
+        if row is None:
+            row = OrderLine(order=order, external_id=line_id)
+            new_rows.append(row)
+        else:
+            changed_rows.append(row)
+        row.product = products[line["sku"]]
+        for field in LINE_FIELDS:
             setattr(row, field, line[field])
-        row.save()
+    OrderLine.objects.bulk_create(new_rows)
+    OrderLine.objects.bulk_update(changed_rows, ["product", *LINE_FIELDS])
 
     for payment in data.get("payments", []):
         Payment.objects.update_or_create(
@@ -108,6 +113,28 @@ def order_upsert(*, channel_id: int, external_id: str, data: dict, by=None) -> t
             defaults={"order": order, "method": payment["method"], "amount": payment["amount"],
                       "currency": currency, "captured_at": payment["captured_at"]})
     return order, created
+
+
+LINE_FIELDS = ("quantity_ordered", "quantity_shipped", "unit_price", "unit_tax")
+
+
+def _products_for(lines, *, currency: str) -> dict:
+    """The product of each SKU the lines name, creating (with history) the ones not seen before."""
+    from simple_history.utils import bulk_create_with_history
+
+    from inventory.models import Product
+
+    lines = list(lines)
+    found = {product.sku: product for product in Product.objects.filter(sku__in={line["sku"] for line in lines})}
+    missing = {}
+    for line in lines:
+        if line["sku"] not in found and line["sku"] not in missing:
+            missing[line["sku"]] = Product(sku=line["sku"], name=line.get("product_name") or line["sku"],
+                                           category=line.get("category") or "general", currency=currency)
+    if missing:
+        bulk_create_with_history(list(missing.values()), Product, default_change_reason="created by the OMS")
+        found.update(missing)
+    return found
 
 
 def _amounts(data: dict):

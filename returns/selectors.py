@@ -93,7 +93,7 @@ def returns_visible_to(user) -> QuerySet[ReturnRequest]:
     their role lets them view. Anything else does not exist for the caller."""
     from core.actors import PartnerActor
 
-    returns = ReturnRequest.objects.select_related("order", "customer").prefetch_related(
+    returns = ReturnRequest.objects.select_related("order", "customer", "refund").prefetch_related(
         "lines__order_line__product", "lines__reason")
     if isinstance(user, PartnerActor):
         return returns.filter(order__channel_id=user.channel_id)
