@@ -75,7 +75,7 @@ def refund_start_for_return(*, return_request) -> Refund | None:
     _reverse_loyalty(return_request, quote)
     return_mark_refund_pending(return_request=return_request)
     pk = refund.pk
-    transaction.on_commit(lambda: _enqueue(pk))
+    transaction.on_commit(lambda: _enqueue(pk), robust=True)  # a lost message is re-driven by the sweeper
     return refund
 
 
@@ -248,7 +248,7 @@ def _fall_back(refund: Refund, *, method: str, by, reason: str) -> None:
         ledger.post_store_credit(refund)
         _finish(refund)
     pk = refund.pk
-    transaction.on_commit(lambda: _notify_fallback(pk))
+    transaction.on_commit(lambda: _notify_fallback(pk), robust=True)
 
 
 def _notify_fallback(refund_id: int) -> None:
@@ -276,7 +276,7 @@ def refund_retry(*, refund, by) -> Refund:
     refund.next_attempt_at = timezone.now()
     save_with_history(refund, by=by, reason="retry requested by finance")
     pk = refund.pk
-    transaction.on_commit(lambda: _enqueue(pk))
+    transaction.on_commit(lambda: _enqueue(pk), robust=True)  # a lost message is re-driven by the sweeper
     return refund
 
 

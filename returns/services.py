@@ -215,7 +215,7 @@ def _authorize(return_request: ReturnRequest, *, by, reason: str) -> None:
     from returns.tasks import request_label
 
     pk = return_request.pk
-    transaction.on_commit(lambda: request_label.delay(pk))
+    transaction.on_commit(lambda: request_label.delay(pk), robust=True)  # sweep_pending_labels re-drives it
 
 
 @transaction.atomic

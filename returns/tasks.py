@@ -7,13 +7,30 @@ from returns.carriers import CarrierUnavailable
 
 
 @shared_task(bind=True, max_retries=10, acks_late=True)
-def request_label(self, return_request_id: int) -> None:
+def request_label(self, return_request_id: int, retry: bool = True) -> None:
     from returns.services import return_issue_label
 
     try:
         return_issue_label(return_request_id=return_request_id)
     except CarrierUnavailable as exc:
+        if not retry:
+            return  # re-driven by the sweeper, which tries again on its next run
         raise self.retry(exc=exc, countdown=min(3600, 30 * 2 ** self.request.retries)) from exc
+
+
+@shared_task
+def sweep_pending_labels(older_than_seconds: int = 1800) -> int:
+    """Ask again for labels still pending: the message was lost (the broker was down at approval)
+    or the carrier outlasted the retries. One try each, so runs never pile up retry chains."""
+    from returns.choices import LabelStatus, ReturnStatus
+    from returns.models import ReturnRequest
+
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    ids = list(ReturnRequest.objects.filter(status=ReturnStatus.AUTHORIZED, label_status=LabelStatus.PENDING,
+                                            authorized_at__lt=cutoff).values_list("pk", flat=True))
+    for return_request_id in ids:
+        request_label.delay(return_request_id, retry=False)
+    return len(ids)
 
 
 @shared_task

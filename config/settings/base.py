@@ -109,6 +109,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE = {
     "refunds-sweep": {"task": "refunds.tasks.sweep_stuck_refunds", "schedule": 60.0},
     "returns-expire": {"task": "returns.tasks.expire_unshipped_returns", "schedule": 3600.0},
+    "returns-sweep-labels": {"task": "returns.tasks.sweep_pending_labels", "schedule": 600.0},
     "returns-sweep-inbound-events": {"task": "returns.tasks.sweep_inbound_events", "schedule": 120.0},
     "inventory-sweep-dispositions": {"task": "inventory.tasks.sweep_stock_dispositions", "schedule": 300.0},
     "partners-sweep-webhooks": {"task": "partners.tasks.sweep_webhook_deliveries", "schedule": 60.0},

@@ -15,7 +15,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 import time_machine
 from django.db import connection
+from django.test import TestCase
 from django.utils import timezone
+from kombu import pools
 
 from config.celery_app import app
 
@@ -126,9 +128,8 @@ def row_locked(table: str, pk: int):
 
 def reset_broker_connections() -> None:
     """Publish through the broker now configured, not a cached connection."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    pools.reset()  # closes every cached pool and forgets it, so the next publish connects afresh
+    app._pool = None
     app.amqp._producer_pool = None
 
 
@@ -157,16 +158,18 @@ def later(**delta):
 
 
 def run_sweepers(rounds: int = 4) -> int:
-    """What beat does every few minutes: re-drive stuck refunds, inbound events and stock moves.
-    Each round runs ten minutes later than the last; returns how much was re-driven."""
+    """What beat does every few minutes: re-drive labels, inbound events, stock moves and refunds.
+    Each round runs an hour later than the last; returns how much was re-driven."""
     from inventory.tasks import sweep_stock_dispositions
     from refunds.tasks import sweep_stuck_refunds
-    from returns.tasks import sweep_inbound_events
+    from returns.tasks import sweep_inbound_events, sweep_pending_labels
 
     total = 0
     for round_ in range(1, rounds + 1):
-        with later(minutes=10 * round_):
-            done = sweep_inbound_events() + sweep_stock_dispositions() + sweep_stuck_refunds()
+        # Inside a test's transaction, what the tasks queue on commit is run as a commit would.
+        with later(hours=round_), TestCase.captureOnCommitCallbacks(execute=True):
+            done = (sweep_pending_labels() + sweep_inbound_events() + sweep_stock_dispositions()
+                    + sweep_stuck_refunds())
         total += done
         if not done:
             break
