@@ -290,6 +290,12 @@ def refund_fall_back(*, refund, by, method: str, reason: str = "") -> Refund:
     if refund.status != RefundStatus.FAILED:
         raise ValidationFailed(f"Only a failed refund can be paid another way; this one is {refund.status}.",
                                code="refund_not_failed")
+    last = refund.gateway_attempts.order_by("-id").first()
+    if last is not None and last.outcome != AttemptOutcome.DECLINED:
+        # A timeout or a 5xx does not say whether the money went out; paying another way could pay twice.
+        raise ValidationFailed("The gateway's last answer was a timeout or an error, so it may have paid this "
+                               "refund. Retry it (the same key cannot pay twice) until the gateway answers.",
+                               code="gateway_outcome_unknown")
     _fall_back(refund, method=method, by=by, reason=reason or f"switched to {method} by finance")
     return refund
 

@@ -8,7 +8,8 @@ can be scripted for the next calls — what a chaos test or a demo needs:
     SandboxGateway.script("timeout_after_commit", "unavailable")
 
 `timeout_before` raises before recording anything, `timeout_after_commit` records the refund
-and then times out, `unavailable` is a 5xx, `decline` a hard refusal, `slow:<ms>` adds latency.
+and then times out, `unavailable` is a 5xx, `decline` a hard refusal (of a key not yet paid:
+a paid key is replayed, as real gateways do), `slow:<ms>` adds latency.
 """
 
 import secrets
@@ -66,7 +67,8 @@ class SandboxGateway:
             raise GatewayTimeout("The gateway did not answer in time.")
         if fault == "unavailable":
             raise GatewayUnavailable("503 Service Unavailable", raw={"status": 503})
-        if fault == "decline":
+        if fault == "decline" and not SandboxRefund.objects.filter(idempotency_key=idempotency_key).exists():
+            # A key the gateway has paid is replayed, never declined: only a new refund can be refused.
             raise GatewayDeclined("The issuer declined the refund.", code="refund_declined")
 
         with transaction.atomic():
