@@ -7,7 +7,7 @@ customer can read), and sends the return to review when any review rule says so.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -126,12 +126,17 @@ def product_returnable(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     return ALLOW
 
 
+def return_by(delivered_at: datetime, window_days: int) -> datetime:
+    """The last moment a return may be asked for: the window counts whole days since delivery, so
+    day N (the window's length) is in and day N+1 is out. The customer is shown this moment."""
+    return delivered_at + timedelta(days=window_days + 1) - timedelta(microseconds=1)
+
+
 def within_window(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     delivered_at = ctx.order.delivered_at
     if delivered_at is None:
         return Verdict.deny("order_not_delivered", "This order has not been delivered yet.")
-    days = (ctx.now - delivered_at).days
-    if days > line.policy.window_days:
+    if ctx.now > return_by(delivered_at, line.policy.window_days):
         return Verdict.deny(
             "return_window_closed",
             f"The {line.policy.window_days}-day return window for {line.order_line.product.name} has closed.",

@@ -104,11 +104,10 @@ def returns_visible_to(user) -> QuerySet[ReturnRequest]:
 
 def returnable_lines(order, *, now=None) -> list[dict]:
     """Per order line: how many units can still be returned, until when, or why not."""
-    from datetime import timedelta
-
     from django.utils import timezone
 
     from orders.choices import RETURNABLE_ORDER_STATUSES
+    from returns.policies import return_by as last_moment_to_return
 
     now = now or timezone.now()
     lines = list(order.lines.select_related("product"))
@@ -117,14 +116,14 @@ def returnable_lines(order, *, now=None) -> list[dict]:
     result = []
     for line in lines:
         window = policies[line.product.category].window_days
-        return_by = order.delivered_at + timedelta(days=window) if order.delivered_at else None
+        return_by = last_moment_to_return(order.delivered_at, window) if order.delivered_at else None
         if order.status not in RETURNABLE_ORDER_STATUSES:
             why = "order_not_fulfilled"
         elif not line.product.returnable:
             why = "product_not_returnable"
         elif return_by is None:
             why = "order_not_delivered"
-        elif (now - order.delivered_at).days > window:
+        elif now > return_by:
             why = "return_window_closed"
         elif left[line.pk] == 0:
             why = "nothing_left_to_return"

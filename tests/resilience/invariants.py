@@ -74,7 +74,7 @@ def _state_problems() -> list[str]:
     if ReturnRequest.objects.filter(status=ReturnStatus.REFUND_PENDING, refund__isnull=True).exists():
         problems.append("a return waits for a refund that does not exist")
     for model in (ReturnRequest, Refund):
-        latest = (model.history.model.objects.order_by("id", "-history_date", "-history_id")
+        latest = (model.history.model.objects.order_by("id", "-history_id")
                   .distinct("id").values_list("id", "status"))
         recorded = dict(latest)
         for pk, status in model.objects.values_list("pk", "status"):
