@@ -17,3 +17,8 @@ def orders_visible_to(user) -> QuerySet[Order]:
 
 def order_with_lines(order_id: int) -> Order:
     return Order.objects.select_related("channel", "customer").prefetch_related("lines__product").get(pk=order_id)
+
+
+def orders_for_customer(customer) -> QuerySet[Order]:
+    """The customer's own orders, newest first: what the portal lists and lets them return from."""
+    return Order.objects.filter(customer=customer).select_related("channel").order_by("-placed_at", "-pk")

@@ -134,3 +134,28 @@ def returnable_lines(order, *, now=None) -> list[dict]:
             "returnable_quantity": 0 if why else left[line.pk], "return_by": return_by, "not_returnable_reason": why,
         })
     return result
+
+
+def customer_return(*, customer, rma_number: str) -> ReturnRequest | None:
+    """One of the customer's own returns by RMA number, with what its page shows; None for anyone else's."""
+    return (ReturnRequest.objects.filter(customer=customer, rma_number=str(rma_number).upper())
+            .select_related("order", "customer", "refund")
+            .prefetch_related("lines__order_line__product", "lines__reason").first())
+
+
+def return_timeline(return_request) -> list[dict]:
+    """The states a return went through, oldest first, from its history rows: each change of
+    status with when it happened, and when its label became ready. Who acted is left out."""
+    from returns.choices import LabelStatus
+
+    rows = return_request.history.order_by("history_date", "history_id").values_list(
+        "history_date", "status", "label_status")
+    events, last_status, label_ready = [], None, False
+    for at, status, label_status in rows:
+        if status != last_status:
+            events.append({"kind": "status", "status": status, "at": at})
+            last_status = status
+        if label_status == LabelStatus.ISSUED and not label_ready:
+            events.append({"kind": "label_issued", "status": status, "at": at})
+            label_ready = True
+    return events

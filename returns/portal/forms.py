@@ -1,0 +1,163 @@
+"""The return wizard's forms: one row per returnable order line, and the return as a whole.
+
+The forms only check the shape of what was typed; eligibility (how many units are left, the
+window, the reason list) is the service's, and its violations are put back on these rows.
+"""
+
+import uuid
+
+from django import forms
+
+from core.errors import DomainError
+from returns.choices import RefundMethod
+
+REFUND_METHOD_CHOICES = [
+    (RefundMethod.ORIGINAL_PAYMENT, "Refund to my original payment method"),
+    (RefundMethod.STORE_CREDIT, "Store credit"),
+]
+# Which field of a row a line violation concerns, by its code; the rest go on the row itself.
+LINE_FIELD_BY_CODE = {
+    "invalid_quantity": "quantity",
+    "quantity_exceeds_returnable": "quantity",
+    "unknown_reason": "reason",
+}
+REQUEST_FIELD_BY_CODE = {"invalid_refund_method": "refund_method"}
+ITEMS_CODES = ("no_lines", "duplicate_line")
+
+
+class ReturnLineForm(forms.Form):
+    selected = forms.BooleanField(required=False)
+    quantity = forms.IntegerField(required=False, min_value=1,
+                                  error_messages={"invalid": "Enter the number of items as a whole number."})
+    reason = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, line: dict, reasons, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.line = line
+        self.order_line = line["order_line"]
+        self.fields["quantity"].widget.attrs.update({"min": 1, "max": line["returnable_quantity"],
+                                                     "inputmode": "numeric"})
+        self.fields["reason"].choices = [("", "Choose a reason"), *((r.code, r.label) for r in reasons)]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("selected"):
+            if data.get("quantity") is None and "quantity" not in self.errors:
+                self.add_error("quantity", "Enter how many you are sending back.")
+            if not data.get("reason") and "reason" not in self.errors:
+                self.add_error("reason", "Choose a reason for returning this item.")
+        return data
+
+    @property
+    def anchor(self) -> str:
+        """Where the error summary links to: the first field of the row that has an error."""
+        for name in ("quantity", "reason"):
+            if name in self.errors:
+                return self[name].auto_id
+        return self["selected"].auto_id
+
+
+class ReturnForm(forms.Form):
+    refund_method = forms.ChoiceField(choices=REFUND_METHOD_CHOICES, widget=forms.RadioSelect,
+                                      initial=RefundMethod.ORIGINAL_PAYMENT,
+                                      error_messages={"required": "Choose how you would like to be refunded."})
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+                           label="Anything we should know? (optional)")
+    # Identifies one filled-in form, so that sending it twice (a double click, the back button)
+    # shows the return it created instead of asking for another.
+    submission = forms.UUIDField(required=False, widget=forms.HiddenInput, initial=uuid.uuid4)
+
+
+class ReturnWizard:
+    """Every row of the order (returnable or not) and the return form, bound together."""
+
+    def __init__(self, *, lines: list[dict], reasons, data=None, preselect: str | None = None):
+        reasons = list(reasons)
+        self.form = ReturnForm(data)
+        self.rows = []
+        for line in lines:
+            row = {"line": line, "form": None}
+            if line["returnable_quantity"] > 0:
+                pk = line["order_line"].pk
+                initial = {"quantity": 1, "selected": str(pk) == preselect}
+                row["form"] = ReturnLineForm(data, prefix=f"line-{pk}", line=line, reasons=reasons, initial=initial)
+            self.rows.append(row)
+        self.items_errors: list[str] = []
+        self.top_errors: list[str] = []
+        self._requested: list[ReturnLineForm] = []
+
+    @property
+    def line_forms(self) -> list[ReturnLineForm]:
+        return [row["form"] for row in self.rows if row["form"] is not None]
+
+    def is_valid(self) -> bool:
+        valid = self.form.is_valid()
+        for form in self.line_forms:
+            valid = form.is_valid() and valid
+        return valid
+
+    def requested_lines(self) -> list[dict]:
+        """The selected rows as the service takes them; the index of each is its `lines[i]`."""
+        self._requested = [form for form in self.line_forms if form.cleaned_data.get("selected")]
+        return [{"order_line_id": form.order_line.pk, "quantity": form.cleaned_data["quantity"],
+                 "reason": form.cleaned_data["reason"]} for form in self._requested]
+
+    @property
+    def requested_forms(self) -> list[ReturnLineForm]:
+        return self._requested
+
+    @property
+    def refund_method(self) -> str:
+        return self.form.cleaned_data["refund_method"]
+
+    def add_domain_error(self, error: DomainError) -> None:
+        """Put each of the service's violations next to the row and field it names."""
+        violations = error.violations or []
+        if not violations:
+            self._add_request_error(error.code, error.message)
+        for violation in violations:
+            form = self._row_for(violation.field)
+            if form is None:
+                self._add_request_error(violation.code, violation.message)
+            else:
+                form.add_error(LINE_FIELD_BY_CODE.get(violation.code), violation.message)
+
+    def _row_for(self, field: str | None) -> ReturnLineForm | None:
+        if not field or not field.startswith("lines[") or not field.endswith("]"):
+            return None
+        index = field[len("lines["):-1]
+        if not index.isdigit() or int(index) >= len(self._requested):
+            return None
+        return self._requested[int(index)]
+
+    def _add_request_error(self, code: str, message: str) -> None:
+        if code in REQUEST_FIELD_BY_CODE:
+            self.form.add_error(REQUEST_FIELD_BY_CODE[code], message)
+        elif code in ITEMS_CODES:
+            self.items_errors.append(message)
+        else:
+            self.top_errors.append(message)
+
+    def error_summary(self) -> list[dict]:
+        """Every error with a link to the field it concerns, for the summary at the top of the page."""
+        summary = [{"anchor": "main", "message": message} for message in self.top_errors]
+        summary += [{"anchor": "items", "message": message} for message in self.items_errors]
+        for form in self.line_forms:
+            name = form.order_line.product.name
+            for message in [*form.non_field_errors(), *(e for f in ("selected", "quantity", "reason")
+                                                       for e in form.errors.get(f, []))]:
+                summary.append({"anchor": form.anchor,
+                                "message": message if name in message else f"{name}: {message}"})
+        for field in ("refund_method", "note"):
+            for message in self.form.errors.get(field, []):
+                summary.append({"anchor": self._field_anchor(field), "message": message})
+        return summary
+
+    def _field_anchor(self, field: str) -> str:
+        bound = self.form[field]
+        return f"{bound.auto_id}_0" if field == "refund_method" else bound.auto_id
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+                             label="Why are you cancelling? (optional)")

@@ -1,0 +1,20 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from returns.portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(template_name="portal/login.html", redirect_authenticated_user=True),
+         name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("orders/", views.order_list, name="orders"),
+    path("orders/<int:order_id>/return/", views.return_start, name="return_start"),
+    path("returns/", views.return_list, name="returns"),
+    path("returns/<str:rma>/", views.return_detail, name="return"),
+    path("returns/<str:rma>/confirmation/", views.return_confirmation, name="confirmation"),
+    path("returns/<str:rma>/label.pdf", views.return_label, name="label"),
+    path("returns/<str:rma>/cancel/", views.return_cancel, name="cancel"),
+]

@@ -1,0 +1,87 @@
+"""What the customer reads about their orders, returns and refunds.
+
+The codes and states are the system's; the sentences are written for a shopper, never name
+who acted inside the shop and never hint at risk scoring.
+"""
+
+from dataclasses import dataclass
+
+from refunds.choices import RefundStatus
+from returns.choices import RefundMethod, ReturnStatus
+
+S = ReturnStatus
+
+
+@dataclass(frozen=True)
+class StatusText:
+    title: str  # short, for a badge
+    sentence: str  # what it means for the customer
+    tone: str  # a CSS modifier; every badge also carries its words, so colour is never the only cue
+
+
+STATUS_TEXT = {
+    S.REQUESTED: StatusText("Being reviewed", "We have your request and are checking it.", "waiting"),
+    S.AUTHORIZED: StatusText("Approved", "Your return is approved: pack the items and attach the label.", "action"),
+    S.REJECTED: StatusText("Declined", "We could not accept this return.", "ended"),
+    S.CANCELLED: StatusText("Cancelled", "This return was cancelled.", "ended"),
+    S.IN_TRANSIT: StatusText("On its way", "The carrier has your parcel and is bringing it to us.", "progress"),
+    S.EXPIRED: StatusText("Expired", "The parcel was not sent in time, so the label has expired.", "ended"),
+    S.RECEIVED: StatusText("Received", "Your parcel has arrived at our returns centre.", "progress"),
+    S.INSPECTED: StatusText("Checked", "We have checked the items you sent back.", "progress"),
+    S.REFUND_PENDING: StatusText("Refund on its way", "Your refund is being paid.", "progress"),
+    S.REFUNDED: StatusText("Refunded", "Your refund has been paid.", "done"),
+    S.CLOSED: StatusText("Complete", "This return is complete.", "done"),
+}
+
+# In the timeline a state is a step that happened, not where the return stands now.
+TIMELINE_TEXT = {
+    S.REQUESTED: StatusText("Requested", "We received your return request.", "progress"),
+}
+
+LABEL_READY = "Your return label is ready to print."
+
+# Why an order line cannot be returned, by the code returns.selectors.returnable_lines gives.
+NOT_RETURNABLE = {
+    "order_not_fulfilled": "This order has not shipped yet.",
+    "product_not_returnable": "This item cannot be returned.",
+    "order_not_delivered": "This order has not been delivered yet.",
+    "return_window_closed": "The return window has closed.",
+    "nothing_left_to_return": "Already returned, or in a return that is still open.",
+}
+ORDER_CANCELLED = "This order was cancelled."
+
+REFUND_STATUS_TEXT = {
+    RefundStatus.PENDING: "Being prepared",
+    RefundStatus.PROCESSING: "Being paid",
+    RefundStatus.COMPLETED: "Paid",
+    RefundStatus.FAILED: "Delayed: we are retrying it, nothing for you to do",
+    RefundStatus.FALLBACK: "Paid another way",
+}
+
+REFUND_METHOD_TEXT = {
+    RefundMethod.ORIGINAL_PAYMENT: "Your original payment method",
+    RefundMethod.STORE_CREDIT: "Store credit",
+    RefundMethod.CHEQUE: "Cheque",
+}
+
+CANCELLABLE = (S.REQUESTED, S.AUTHORIZED)
+
+
+def status_text(status: str) -> StatusText:
+    return STATUS_TEXT.get(status, StatusText(str(status).replace("_", " ").capitalize(), "", "waiting"))
+
+
+def timeline_entries(return_request, events: list[dict]) -> list[dict]:
+    """Turn the return's history events into lines the customer reads, oldest first."""
+    entries = []
+    for event in events:
+        if event["kind"] == "label_issued":
+            entries.append({"at": event["at"], "title": "Label ready", "detail": LABEL_READY, "tone": "action"})
+            continue
+        text = TIMELINE_TEXT.get(event["status"]) or status_text(event["status"])
+        detail = text.sentence
+        # Rejection and cancellation reasons are written for the customer (the reviewer is told so).
+        if event["status"] in (S.REJECTED, S.CANCELLED) and return_request.decision_reason:
+            detail = f"{detail} “{return_request.decision_reason}”"
+        entries.append({"at": event["at"], "title": text.title, "detail": detail, "tone": text.tone})
+    return entries
