@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
+from django.test import RequestFactory
 from django.utils import timezone
 
 from orders.choices import OrderStatus
@@ -88,7 +89,9 @@ def test_seed_demo_builds_every_state_and_runs_once(django_capture_on_commit_cal
     # Every demo login works with the documented password and holds its role.
     User = get_user_model()  # noqa: N806
     for username, group in LOGINS.items():
-        assert authenticate(username=username, password=PASSWORD) is not None, username
+        # A login comes with a request: django-axes refuses to judge one without.
+        assert authenticate(RequestFactory().post("/login/"), username=username, password=PASSWORD) is not None, \
+            username
         user = User.objects.get(username=username)
         assert user.is_staff == (username not in {"alice", "bob", "carol"})
         assert list(user.groups.values_list("name", flat=True)) == ([group] if group else [])
