@@ -43,5 +43,8 @@ def save_with_history(instance, *, by, reason: str) -> None:
     # full_clean() would re-assign a protected state field, which django-fsm forbids;
     # the state only ever changes through a transition, so it needs no cleaning.
     protected = [f.name for f in instance._meta.concrete_fields if getattr(f, "protected", False)]
-    instance.full_clean(exclude=protected, validate_unique=False, validate_constraints=False)
+    # A saved row's foreign keys are checked by PostgreSQL's constraints; checking them again here
+    # would cost a query per key on every state change (full_clean looks each one up).
+    references = [] if instance._state.adding else [f.name for f in instance._meta.concrete_fields if f.is_relation]
+    instance.full_clean(exclude=[*protected, *references], validate_unique=False, validate_constraints=False)
     instance.save()

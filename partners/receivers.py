@@ -10,7 +10,7 @@ from partners.events import return_data
 logger = logging.getLogger(__name__)
 
 
-def _emit(event_type: str, *, channel_id: int, data: dict) -> None:
+def _emit(event_type: str, *, channel_id: int, data) -> None:
     from partners.services import webhook_event_emit
 
     # In a savepoint, so a webhook problem is logged instead of undoing the return's change.
@@ -24,14 +24,14 @@ def _emit(event_type: str, *, channel_id: int, data: dict) -> None:
 def return_created(sender, instance, created, raw=False, **kwargs) -> None:
     if created and not raw:
         _emit(f"return.{instance.status}", channel_id=instance.order.channel_id,
-              data={**return_data(instance), "previous_status": None})
+              data=lambda: {**return_data(instance), "previous_status": None})
 
 
 def return_transitioned(sender, instance, source, target, **kwargs) -> None:
     if "exception" in kwargs or source == target:
         return
     _emit(f"return.{target}", channel_id=instance.order.channel_id,
-          data={**return_data(instance), "previous_status": source})
+          data=lambda: {**return_data(instance), "previous_status": source})
 
 
 def refund_transitioned(sender, instance, source, target, **kwargs) -> None:

@@ -173,13 +173,17 @@ def webhook_subscription_delete(*, subscription, by) -> None:
 
 # --- webhook events and their delivery ---
 
-def webhook_event_emit(*, event_type: str, channel_id: int, data: dict) -> list[int]:
+def webhook_event_emit(*, event_type: str, channel_id: int, data) -> list[int]:
     """Record the event for every active subscription listening on the channel, in the caller's
     transaction (so a rollback emits nothing and a lost message loses nothing: the sweeper finds
-    the row), and queue the sending for after the commit. Returns the delivery ids."""
+    the row), and queue the sending for after the commit. Returns the delivery ids.
+
+    `data` is the event's data, or a function building it: then it is built only when someone listens."""
     subscriptions = list(selectors.subscriptions_listening(channel_id=channel_id, event_type=event_type))
     if not subscriptions:
         return []
+    if callable(data):
+        data = data()
     now = timezone.now()
     event = {"id": str(uuid.uuid4()), "type": event_type, "created_at": now.isoformat(), "data": data}
     deliveries = WebhookDelivery.objects.bulk_create([

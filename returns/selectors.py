@@ -1,6 +1,6 @@
 """Every read the returns app serves, from eligibility to the review queue."""
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from returns.choices import ReturnStatus
@@ -94,7 +94,7 @@ def returns_visible_to(user) -> QuerySet[ReturnRequest]:
     from core.actors import PartnerActor
 
     returns = ReturnRequest.objects.select_related("order", "customer", "refund").prefetch_related(
-        "lines__order_line__product", "lines__reason")
+        Prefetch("lines", ReturnLine.objects.select_related("order_line__product", "reason")))
     if isinstance(user, PartnerActor):
         return returns.filter(order__channel_id=user.channel_id)
     if user.is_staff:

@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from core.actors import channel_of
@@ -24,7 +25,7 @@ from fraud.services import (
     fraud_score_inspection,
     fraud_score_request,
 )
-from orders.models import Order
+from orders.models import Order, OrderLine
 from refunds.calculations import calculate_refund
 from returns import selectors
 from returns.choices import (
@@ -133,7 +134,11 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool):
     _require_user(by)
     now = timezone.now()
     acting_for_customer = not by.has_perm("returns.manage_returnrequest")
-    orders = Order.objects.select_for_update() if lock else Order.objects
+    # The order's lines (with products) and customer are read once here and reused by every later
+    # step of the request; only the order row itself is locked.
+    orders = Order.objects.select_for_update(of=("self",)) if lock else Order.objects
+    orders = orders.select_related("customer").prefetch_related(
+        Prefetch("lines", OrderLine.objects.select_related("product")))
     order = orders.filter(pk=order_id).first() if str(order_id).isdigit() else None
     partner_channel = channel_of(by)
     if order is None or (acting_for_customer and order.customer_id != by.pk) or (
@@ -167,7 +172,7 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool):
 
 
 def _resolve_lines(order, requested: list[RequestedLine]) -> None:
-    order_lines = {str(line.pk): line for line in order.lines.select_related("product")}
+    order_lines = {str(line.pk): line for line in order.lines.all()}
     reasons = {reason.code: reason for reason in selectors.active_reasons()}
     policies = selectors.policies_by_category({line.product.category for line in order_lines.values()})
     returnable = selectors.returnable_quantities(order)
