@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PRODUCTION_ENV = {
@@ -37,3 +39,24 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = _manage("check", env=env)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def _healthcheck(url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HEALTHCHECK_URL": url, "DJANGO_ALLOWED_HOSTS": "localhost,returns.example.com"}
+    return subprocess.run([sys.executable, "-m", "config.healthcheck"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=30)
+
+
+@pytest.mark.django_db
+def test_the_container_healthcheck_passes_while_the_site_answers(live_server):
+    assert _healthcheck(f"{live_server.url}/healthz").returncode == 0
+
+
+def test_the_container_healthcheck_fails_when_nothing_answers():
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = _healthcheck(f"http://127.0.0.1:{port}/healthz")
+    assert result.returncode == 1 and "unhealthy" in result.stderr
