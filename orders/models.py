@@ -81,6 +81,8 @@ class Payment(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["gateway", "charge_reference"], name="payment_charge_unique_per_gateway"),
         ]
+        # Gateways and their webhooks name a charge by its reference alone.
+        indexes = [models.Index(fields=["charge_reference"], name="payment_charge_reference")]
 
     def __str__(self) -> str:
         return f"{self.gateway}:{self.charge_reference}"
