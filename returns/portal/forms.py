@@ -71,7 +71,7 @@ class ReturnForm(forms.Form):
 class ReturnWizard:
     """Every row of the order (returnable or not) and the return form, bound together."""
 
-    def __init__(self, *, lines: list[dict], reasons, data=None, preselect: str | None = None):
+    def __init__(self, *, lines: list[dict], reasons, data=None):
         reasons = list(reasons)
         self.form = ReturnForm(data)
         self.rows = []
@@ -79,8 +79,8 @@ class ReturnWizard:
             row = {"line": line, "form": None}
             if line["returnable_quantity"] > 0:
                 pk = line["order_line"].pk
-                initial = {"quantity": 1, "selected": str(pk) == preselect}
-                row["form"] = ReturnLineForm(data, prefix=f"line-{pk}", line=line, reasons=reasons, initial=initial)
+                row["form"] = ReturnLineForm(data, prefix=f"line-{pk}", line=line, reasons=reasons,
+                                             initial={"quantity": 1})
             self.rows.append(row)
         self.items_errors: list[str] = []
         self.top_errors: list[str] = []

@@ -71,7 +71,7 @@ def _why_not(order, line: dict) -> str:
     if order.status == OrderStatus.CANCELLED:
         return wording.ORDER_CANCELLED
     if code == "nothing_left_to_return" and line["quantity_shipped"] == 0:
-        return wording.NOT_RETURNABLE["order_not_fulfilled"].replace("order", "item")
+        return wording.ITEM_NOT_SHIPPED
     return wording.NOT_RETURNABLE.get(code, "This item cannot be returned.")
 
 
@@ -89,7 +89,7 @@ def return_start(request, order_id: int):
     order = _own_order(request, order_id)
     summary = _order_summary(order)
     wizard = ReturnWizard(lines=summary["lines"], reasons=selectors.active_reasons(),
-                          data=request.POST if request.method == "POST" else None, preselect=request.GET.get("line"))
+                          data=request.POST if request.method == "POST" else None)
     quote = None
     if request.method == "POST" and wizard.is_valid():
         requested = wizard.requested_lines()

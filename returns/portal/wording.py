@@ -49,6 +49,8 @@ NOT_RETURNABLE = {
     "nothing_left_to_return": "Already returned, or in a return that is still open.",
 }
 ORDER_CANCELLED = "This order was cancelled."
+# returnable_lines says "nothing_left_to_return" for a line of a partly shipped order that never shipped.
+ITEM_NOT_SHIPPED = "This item has not shipped yet."
 
 REFUND_STATUS_TEXT = {
     RefundStatus.PENDING: "Being prepared",

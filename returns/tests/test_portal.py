@@ -142,6 +142,15 @@ def test_my_orders_say_what_can_be_returned_until_when_and_why_not(alice, custom
     assert page.count("Return items from order") == 1  # only the order with something left to return
 
 
+def test_an_item_not_shipped_yet_says_so(alice, customer, shop):
+    from orders.choices import OrderStatus
+
+    factories.make_order(customer=customer, status=OrderStatus.PARTIALLY_FULFILLED, shipped=[1, 0],
+                         lines=[(shop.shirt, 1, "25.00", "2.00"), (shop.jacket, 1, "120.00", "12.00")])
+    page = text(alice.get(reverse("portal:orders")))
+    assert "1 of 1 can be returned" in page and "This item has not shipped yet." in page
+
+
 def test_my_orders_list_only_my_own(alice, other_customer, shop, order):
     theirs = factories.make_order(customer=other_customer, lines=[(shop.shirt, 1, "25.00", "2.00")])
     page = text(alice.get(reverse("portal:orders")))
