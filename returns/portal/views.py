@@ -196,8 +196,9 @@ def _return_context(return_request) -> dict:
         "label_pending": return_request.status == ReturnStatus.AUTHORIZED
         and return_request.label_status != LabelStatus.ISSUED,
         "can_cancel": return_request.status in wording.CANCELLABLE,
-        # An authorised return with no carrier scan by then expires (returns.tasks.expire_unshipped_returns).
-        "send_by": return_request.authorized_at + timedelta(days=settings.RETURNS["LABEL_SCAN_DAYS"])
+        # An authorised return with no carrier scan LABEL_SCAN_DAYS after approval expires (at that time of
+        # day, returns.tasks.expire_unshipped_returns); the customer is shown the last whole day before it.
+        "send_by": (return_request.authorized_at + timedelta(days=settings.RETURNS["LABEL_SCAN_DAYS"] - 1)).date()
         if return_request.authorized_at else None,
     }
 

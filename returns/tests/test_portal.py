@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -215,6 +216,9 @@ def test_requesting_a_return_creates_it_and_shows_the_confirmation(alice, custom
         ("jacket-rain-l", 1, "changed_mind"), ("shirt-blue-m", 2, "wrong_size")]
     page = alice.get(response.url)
     assert created.rma_number in text(page) and "Download label (PDF)" in text(page)
+    # The last whole day to drop the parcel off, before the label expires.
+    send_by = created.authorized_at + timedelta(days=settings.RETURNS["LABEL_SCAN_DAYS"] - 1)
+    assert f"by {send_by:%-d %B %Y}" in text(page)
     assert reverse("portal:label", args=[created.rma_number]) in page.content.decode()
 
 
