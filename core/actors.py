@@ -10,7 +10,8 @@ SCOPE_PERMISSIONS = {
     "orders:write": {"orders.change_order"},
     "returns:read": {"returns.view_returnrequest", "orders.view_order"},
     "returns:write": {"returns.manage_returnrequest", "returns.view_returnrequest", "orders.view_order"},
-    "returns:review": {"returns.review_returnrequest", "returns.view_returnrequest"},
+    # A partner reviews for the merchant, so no agent amount limit; fraud holds stay with our supervisors.
+    "returns:review": {"returns.review_returnrequest", "returns.approve_any_amount", "returns.view_returnrequest"},
     "warehouse:write": {"returns.receive_returnrequest", "returns.inspect_returnrequest"},
     "carrier:write": set(),
     "finance:read": {"refunds.view_refund", "refunds.view_journalentry"},

@@ -1,25 +1,34 @@
-"""Staff roles as Django groups, kept in step with this table after every migrate."""
+"""Staff roles as Django groups: this table is the one source of truth. A data migration
+(core 0003) builds the groups on a fresh database, and they are kept in step with the table
+after every migrate.
 
-from django.contrib.auth.models import Group, Permission
+A support agent approves returns up to the agent approval limit; a supervisor approves any
+amount and releases fraud holds (see returns.services.check_approval_authority).
+"""
+
+from django.apps import apps as global_apps
 
 ROLE_PERMISSIONS = {
     "Support agent": [
         "returns.view_returnrequest", "returns.review_returnrequest", "returns.manage_returnrequest",
-        "orders.view_order", "refunds.view_refund", "fraud.view_fraudsignal",
+        "returns.view_unmatchedparcel", "returns.view_returnreason", "returns.view_returnpolicy",
+        "orders.view_order", "refunds.view_refund", "refunds.view_refundattempt", "fraud.view_fraudsignal",
     ],
     "Supervisor": [
         "returns.view_returnrequest", "returns.review_returnrequest", "returns.manage_returnrequest",
+        "returns.approve_any_amount", "returns.release_fraud_hold",
         "returns.inspect_returnrequest", "returns.receive_returnrequest", "returns.correct_inspection",
         "returns.view_unmatchedparcel", "returns.view_inboundevent", "inventory.view_stocklevel",
         "inventory.view_stockmovement",
         "returns.view_returnpolicy", "returns.change_returnpolicy", "returns.add_returnpolicy",
         "returns.view_returnreason", "returns.change_returnreason", "returns.add_returnreason",
-        "orders.view_order", "refunds.view_refund", "fraud.view_fraudsignal", "fraud.view_customerriskprofile",
-        "fraud.change_customerriskprofile",
+        "orders.view_order", "refunds.view_refund", "refunds.view_refundattempt", "fraud.view_fraudsignal",
+        "fraud.view_customerriskprofile", "fraud.change_customerriskprofile",
     ],
     "Finance": [
         "refunds.view_refund", "refunds.manage_refund", "refunds.view_journalentry", "refunds.view_account",
         "refunds.view_refundattempt", "returns.view_returnrequest", "orders.view_order",
+        "fraud.view_fraudsignal",
     ],
     "Warehouse": [
         "returns.view_returnrequest", "returns.receive_returnrequest", "returns.inspect_returnrequest",
@@ -29,7 +38,11 @@ ROLE_PERMISSIONS = {
 }
 
 
-def ensure_roles(**kwargs) -> None:
+def ensure_roles(*, apps=global_apps, **kwargs) -> None:
+    """Create or update every role's group. `apps` is a migration's historical registry when a
+    data migration calls this, the live one otherwise."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
     for name, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=name)
         permissions = []

@@ -146,8 +146,23 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
             ("manage_returnrequest", "Can act on returns for customers (cancel, expire, close)"),
             ("receive_returnrequest", "Can record the receipt of returned parcels"),
             ("inspect_returnrequest", "Can record the inspection of returned items"),
+            ("approve_any_amount", "Can approve returns above the support agents' amount limit"),
+            ("release_fraud_hold", "Can approve returns held for a high fraud score or a flagged customer"),
         ]
-        indexes = [models.Index(fields=["status", "requested_at"]), models.Index(fields=["customer", "status"])]
+        indexes = [
+            models.Index(fields=["status", "requested_at"]),
+            models.Index(fields=["customer", "status"]),
+            # The review queue, oldest first: small (only returns waiting) and read on every page view.
+            models.Index(fields=["requested_at", "id"], condition=models.Q(status=S.REQUESTED),
+                         name="return_review_queue_idx"),
+            # The unfiltered back-office list and the dashboard's per-day reads.
+            models.Index(fields=["requested_at", "id"], name="return_requested_at_id_idx"),
+            # Decisions in a window, for the processing-time SLO.
+            models.Index(fields=["authorized_at"], condition=models.Q(authorized_at__isnull=False),
+                         name="return_authorized_at_idx"),
+            models.Index(fields=["closed_at"], condition=models.Q(status=S.REJECTED),
+                         name="return_rejected_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.rma_number

@@ -5,6 +5,7 @@
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -223,10 +224,41 @@ def _authorize(return_request: ReturnRequest, *, by, reason: str) -> None:
     transaction.on_commit(lambda: request_label.delay(pk), robust=True)  # sweep_pending_labels re-drives it
 
 
+# Review reasons that hold a return for a supervisor: only they may release it.
+FRAUD_HOLD_CODES = ("high_fraud_score", "customer_flagged")
+
+
+def agent_approval_limit(currency: str) -> Decimal:
+    config = settings.RETURNS
+    return config["AGENT_APPROVAL_LIMIT_BY_CURRENCY"].get(currency, config["AGENT_APPROVAL_LIMIT"])
+
+
+def check_approval_authority(*, return_request: ReturnRequest, by) -> None:
+    """Raise unless `by` may approve this waiting return: a support agent approves up to the
+    agent limit and never releases a fraud hold; a supervisor may do both. Whether `by` may
+    review at all, and whether the return still waits, the transition itself checks."""
+    if by is None or return_request.status != ReturnStatus.REQUESTED or not by.has_perm(
+            "returns.review_returnrequest"):
+        return
+    held = [r["code"] for r in return_request.review_reasons or [] if r.get("code") in FRAUD_HOLD_CODES]
+    if held and not by.has_perm("returns.release_fraud_hold"):
+        raise PermissionDenied(
+            f"This return is held for fraud review ({', '.join(held).replace('_', ' ')}); a supervisor must "
+            "release it.", code="fraud_hold_requires_supervisor")
+    if not by.has_perm("returns.approve_any_amount"):
+        amount = return_quote(return_request=return_request).net
+        limit = agent_approval_limit(return_request.order.currency)
+        if amount > limit:
+            raise PermissionDenied(
+                f"{amount} {return_request.order.currency} is above your approval limit of {limit}; "
+                "a supervisor must approve it.", code="approval_limit_exceeded")
+
+
 @transaction.atomic
 def return_approve(*, return_request, by, reason: str = "") -> ReturnRequest:
     _require_user(by)
     return_request = _lock(return_request, by)
+    check_approval_authority(return_request=return_request, by=by)
     reason = (reason or "").strip()
     _authorize(return_request, by=by, reason=reason or "Approved by a reviewer.")
     return_request.decision_reason = reason

@@ -186,6 +186,15 @@ RETURNS = {
     "LABEL_SCAN_DAYS": env.int("RETURNS_LABEL_SCAN_DAYS", default=14),
     # A customer whose fraud signals add up to this over all their returns is flagged: always reviewed.
     "FLAG_LIFETIME_SCORE": env.int("RETURNS_FLAG_LIFETIME_SCORE", default=200),
+    # A return waiting longer than this for a reviewer is late (the review queue's SLA).
+    "REVIEW_SLA_HOURS": env.int("RETURNS_REVIEW_SLA_HOURS", default=24),
+    # Support agents approve returns up to this amount, in the order's currency; above it a supervisor
+    # must. Currencies with small units get their own limit (JPY 40,000 is about USD 250).
+    "AGENT_APPROVAL_LIMIT": Decimal(env.str("RETURNS_AGENT_APPROVAL_LIMIT", default="250")),
+    "AGENT_APPROVAL_LIMIT_BY_CURRENCY": {
+        currency: Decimal(limit) for currency, limit in
+        env.dict("RETURNS_AGENT_APPROVAL_LIMIT_BY_CURRENCY", default={"JPY": "40000", "KRW": "350000"}).items()
+    },
 }
 REFUNDS = {
     "GATEWAY": env("REFUNDS_GATEWAY", default="refunds.gateways.sandbox.SandboxGateway"),

@@ -28,9 +28,10 @@ ROUTES = {
     "cancel": ("post", lambda w: f"/api/v1/returns/{w.authorized.rma_number}/cancel", lambda w: {},
                dict(anonymous=401, customer_a=200, customer_b=404, partner_x=200, partner_x_unscoped=403,
                     partner_y=404, staff=200, finance=403)),
+    # The pending laptop (990.00) is above a support agent's approval limit: a supervisor approves it.
     "approve": ("post", lambda w: f"/api/v1/returns/{w.pending.rma_number}/approve", lambda w: {},
                 dict(anonymous=401, customer_a=403, customer_b=403, partner_x=200, partner_x_unscoped=403,
-                     partner_y=404, staff=200, finance=403)),
+                     partner_y=404, staff=403, finance=403)),
     "reject": ("post", lambda w: f"/api/v1/returns/{w.pending.rma_number}/reject", lambda w: {"reason": "Used"},
                dict(anonymous=401, customer_a=403, customer_b=403, partner_x=200, partner_x_unscoped=403,
                     partner_y=404, staff=200, finance=403)),
