@@ -7,7 +7,10 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from config import observability
+
         post_migrate.connect(_after_last_app_migrated, dispatch_uid="core.ensure_roles")
+        observability.configure()  # once per process: web, commands, Celery workers
 
 
 def _after_last_app_migrated(sender, **kwargs) -> None:
