@@ -20,7 +20,9 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from core import tracing
 from fraud.choices import SignalKind, Stage
+from fraud.metrics import FRAUD_SCORE
 from fraud.models import CustomerRiskProfile, FraudRule, FraudSignal
 from fraud.selectors import customer_is_flagged  # noqa: F401 - returns.services reads it from here
 from fraud.signals import (
@@ -83,6 +85,18 @@ class ProfileChange:
     refunds: int = 0
 
 
+def _scored(stage: str):
+    """Trace the scoring and count its score (once the return's transaction commits)."""
+
+    def record(score: int) -> dict:
+        transaction.on_commit(lambda: FRAUD_SCORE.labels(stage).observe(score))
+        return {"fraud.score": score}
+
+    return tracing.traced(f"fraud.score_{stage}", lambda *, return_request, **_: {
+        "fraud.stage": stage, "return.rma_id": return_request.rma_number}, result=record)
+
+
+@_scored("request")
 @transaction.atomic(savepoint=False)  # called inside the return's transaction: no savepoint to pay for
 def fraud_score_request(*, return_request: ReturnRequest, amount) -> int:
     """Score a return that has just been created with its lines, and count it in the profile.
@@ -131,6 +145,7 @@ def _request_facts(return_request: ReturnRequest) -> tuple[CustomerRiskProfile |
     return profile, sorted(categories)
 
 
+@_scored("inspection")
 @transaction.atomic(savepoint=False)
 def fraud_score_inspection(*, return_request: ReturnRequest) -> int:
     """Score the return again once every line has a condition: the signals only the warehouse
@@ -362,5 +377,6 @@ def _apply(return_request: ReturnRequest, change: ProfileChange, *, stage: str =
     if applied is None:
         risk_profile_refresh(customer_id=return_request.customer_id)
     if signals:
+        tracing.annotate({"fraud.signals": [str(signal.kind) for signal in signals]})
         logger.info("fraud signals", extra={"rma": return_request.rma_number, "stage": stage,
                                             "signals": [signal.kind for signal in signals]})

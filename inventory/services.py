@@ -5,6 +5,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
 
+from core import tracing
 from inventory.choices import MovementKind
 from inventory.models import Location, StockLevel, StockMovement
 from returns.choices import Disposition
@@ -27,6 +28,9 @@ def _lock_level(*, product_id: int, location: Location) -> StockLevel:
     return StockLevel.objects.select_for_update().get(product_id=product_id, location=location)
 
 
+@tracing.traced("refund.restock_item", lambda *, return_line_id, revision: {
+    "return_line.id": return_line_id, "restock.revision": revision},
+    result=lambda movements: {"restock.movements": len(movements)})
 @transaction.atomic
 def stock_apply_inspection(*, return_line_id: int, revision: int) -> list[StockMovement]:
     """Bring a return line's stock in line with inspection revision `revision`.
@@ -59,6 +63,9 @@ def stock_apply_inspection(*, return_line_id: int, revision: int) -> list[StockM
             on_hand_delta=-applied["on_hand"], quarantined_delta=-applied["quarantined"],
             note=f"Inspection revision {revision} replaces the earlier disposition."))
     kind, on_hand, quarantined = EFFECT_BY_DISPOSITION[latest.disposition]
+    tracing.annotate({"product.id": line.order_line.product_id, "restock.quantity": latest.quantity,
+                      "restock.condition": latest.condition, "restock.disposition": latest.disposition,
+                      "restock.restocked": kind == MovementKind.RESTOCK})
     movements.append(StockMovement(kind=kind, quantity=latest.quantity, on_hand_delta=on_hand * latest.quantity,
                                    quarantined_delta=quarantined * latest.quantity,
                                    note=f"Inspected as {latest.get_condition_display().lower()}."))

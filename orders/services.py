@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 
+from core import tracing
 from orders.models import LoyaltyReversal, Order, OrderLine, Payment
 
 
@@ -33,6 +34,9 @@ def loyalty_reverse_for_return(*, order: Order, return_request, returned_value: 
 
 # --- the OMS pushes orders ---
 
+@tracing.traced("order.upsert", lambda *, channel_id, external_id, **_: {
+    "order.external_id": external_id, "order.channel_id": channel_id},
+    result=lambda upserted: {"order.id": upserted[0].pk, "order.created": upserted[1]})
 @transaction.atomic
 def order_upsert(*, channel_id: int, external_id: str, data: dict, by=None) -> tuple[Order, bool]:
     """Create or update an order from the OMS; the same body twice leaves the same order.
@@ -86,6 +90,7 @@ def order_upsert(*, channel_id: int, external_id: str, data: dict, by=None) -> t
                   "loyalty_points_earned"):
         setattr(order, field, data[field])
     order.currency, order.customer = currency, customer
+    order.trace_context = tracing.context_dict()  # a return of this order links back to this trace
     save_with_history(order, by=by, reason="created by the OMS" if created else "updated by the OMS")
 
     removed = [line.pk for line_id, line in existing.items() if line_id not in incoming]

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import tracing
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.transitions import apply_transition, save_with_history
 from orders.services import loyalty_reverse_for_return
@@ -27,6 +28,7 @@ from refunds.gateways.base import CHARGE_TOO_OLD
 from refunds.metrics import GATEWAY_FAILURES, GATEWAY_LATENCY, REFUND_AMOUNT, REFUNDS_NEEDING_ATTENTION, REFUNDS_TOTAL
 from refunds.models import Refund, RefundAttempt
 from refunds.selectors import refund_inputs_for_return, units_returned_elsewhere
+from refunds.tracing import TracedGateway, process_span
 from returns.choices import RefundMethod
 
 logger = logging.getLogger(__name__)
@@ -118,6 +120,7 @@ class ProcessResult:
     retry_in: float | None = None
 
 
+@tracing.traced("refund.process", process_span, result=lambda result: {"refund.status": result.status})
 def refund_process(*, refund_id: int) -> ProcessResult:
     """Drive one refund one step: claim it, call the gateway, settle. Safe to call any number
     of times, from any number of workers at once."""
@@ -125,7 +128,7 @@ def refund_process(*, refund_id: int) -> ProcessResult:
     if claim is None:
         status = Refund.objects.filter(pk=refund_id).values_list("status", flat=True).first()
         return ProcessResult(status=status or "missing")
-    gateway = get_gateway()
+    gateway = TracedGateway(get_gateway(), claim=claim)
     request = {"charge_ref": claim.charge_reference, "amount": str(claim.amount), "currency": claim.currency,
                "idempotency_key": claim.idempotency_key}
     started_at = timezone.now()

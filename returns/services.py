@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from core import tracing
 from core.actors import channel_of
 from core.errors import Conflict, ErrorList, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from core.money import round_money
@@ -79,6 +80,25 @@ def _lock(return_request, by=None) -> ReturnRequest:
 
 # --- request ---
 
+def _initiate_attributes(*, by, order_id, lines, **_) -> dict:
+    lines = lines if isinstance(lines, list) else []
+    reasons = sorted({str(line.get("reason")) for line in lines if isinstance(line, dict) and line.get("reason")})
+    return {"return.order_id": str(order_id), "return.user_id": getattr(by, "pk", None),
+            "return.item_count": len(lines), "return.reason": ",".join(reasons)}
+
+
+def _return_attributes(*, return_request=None, **_) -> dict:
+    """The return a service acts on (a row or its key), as span attributes."""
+    if isinstance(return_request, ReturnRequest):
+        return {"return.rma_id": return_request.rma_number, "return.id": return_request.pk}
+    return {"return.id": str(return_request)}
+
+
+def _outcome_attributes(return_request: ReturnRequest) -> dict:
+    return {"return.rma_id": return_request.rma_number, "return.status": return_request.status}
+
+
+@tracing.traced("return.initiate", _initiate_attributes, rejected_as="return")
 @transaction.atomic
 def return_request_create(
     *, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT, note: str = "",
@@ -90,10 +110,12 @@ def return_request_create(
     """
     order, requested, ctx = _check_eligibility(by=by, order_id=order_id, lines=lines, refund_method=refund_method,
                                                lock=True)
+    tracing.annotate(links=tracing.link_to(order.trace_context, "original_order"))
     return_request = _create_with_unique_rma(
         order=order, customer=order.customer, note=(note or "")[:2000], refund_method=refund_method,
-        policy_snapshot=_policy_snapshot(requested), by=by,
+        policy_snapshot=_policy_snapshot(requested), by=by, trace_context=tracing.context_dict(),
     )
+    tracing.annotate({"return.rma_id": return_request.rma_number})
     ReturnLine.objects.bulk_create([
         ReturnLine(return_request=return_request, order_line=line.order_line, quantity=line.quantity,
                    reason=line.reason, customer_note=line.note)
@@ -111,6 +133,8 @@ def return_request_create(
     save_with_history(return_request, by=by, reason="scored")
     if not review:
         _authorize(return_request, by=None, reason="Authorised automatically: policy and risk allow it.")
+    tracing.annotate({"return.refund_amount": ctx.amount, "return.currency": order.currency,
+                      "return.fraud_score": ctx.fraud_score, "return.needs_review": bool(review)})
     logger.info("return requested", extra={"rma": return_request.rma_number, "needs_review": bool(review)})
     return return_request
 
@@ -130,6 +154,7 @@ def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str 
     return calculate_refund(**inputs)
 
 
+@tracing.traced("return.check_eligibility")
 def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool):
     """Run every eligibility rule; raise the denials, or return what the request resolved to."""
     _require_user(by)
@@ -161,6 +186,7 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool):
                                code="invalid_refund_method")
 
     _resolve_lines(order, requested)
+    tracing.annotate(_eligibility_attributes(order, requested, now))
     errors = ErrorList()
     for line in requested:
         for rule in LINE_RULES:
@@ -170,6 +196,18 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool):
                 break
     errors.raise_if_any()
     return order, requested, ctx
+
+
+def _eligibility_attributes(order, requested: list[RequestedLine], now) -> dict:
+    resolved = [line for line in requested if line.order_line is not None]
+    days = (now - order.delivered_at).total_seconds() / 86400 if order.delivered_at else None
+    unreturnable = next((line.order_line.product.sku for line in resolved if not line.order_line.product.returnable),
+                        None)
+    return {"return.order_id": str(order.pk),
+            "return.days_since_delivery": round(days, 1) if days is not None else None,
+            "return.within_window": days is not None and all(
+                (now - order.delivered_at).days <= line.policy.window_days for line in resolved),
+            "return.non_returnable_item": unreturnable}
 
 
 def _resolve_lines(order, requested: list[RequestedLine]) -> None:
@@ -254,6 +292,7 @@ def check_approval_authority(*, return_request: ReturnRequest, by) -> None:
                 "a supervisor must approve it.", code="approval_limit_exceeded")
 
 
+@tracing.traced("return.approve", _return_attributes, result=_outcome_attributes)
 @transaction.atomic
 def return_approve(*, return_request, by, reason: str = "") -> ReturnRequest:
     _require_user(by)
@@ -266,6 +305,7 @@ def return_approve(*, return_request, by, reason: str = "") -> ReturnRequest:
     return return_request
 
 
+@tracing.traced("return.reject", _return_attributes, result=_outcome_attributes)
 @transaction.atomic
 def return_reject(*, return_request, by, reason: str) -> ReturnRequest:
     _require_user(by)
@@ -278,6 +318,7 @@ def return_reject(*, return_request, by, reason: str) -> ReturnRequest:
     return return_request
 
 
+@tracing.traced("return.cancel", _return_attributes, result=_outcome_attributes)
 @transaction.atomic
 def return_cancel(*, return_request, by, reason: str = "") -> ReturnRequest:
     """The customer (until the parcel is scanned) or an agent calls the return off."""
@@ -332,6 +373,7 @@ def _as_user(by):
     return getattr(by, "history_user", by)
 
 
+@tracing.traced("return.receive", _return_attributes, result=_outcome_attributes)
 @transaction.atomic
 def return_receive(*, return_request, by, received_quantities: dict | None = None) -> ReturnRequest:
     """The warehouse has the parcel. `received_quantities` maps line ids to units that arrived
@@ -490,6 +532,7 @@ def _checked_photos(photos, *, errors: ErrorList, field: str) -> list:
 
 # --- inspection ---
 
+@tracing.traced("return.inspect", _return_attributes, result=_outcome_attributes)
 @transaction.atomic
 def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
     """Record the condition of each received line; when every line has one, the return is
@@ -535,9 +578,12 @@ def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
     errors.raise_if_any()
     now = timezone.now()
     paid = _refund_paid(return_request)
-    for line, condition, notes, photos in new:
-        _record_inspection(line, by=by, condition=condition, notes=notes, photos=photos, at=now, previous=None,
-                           paid=paid)
+    tracing.annotate({"return.rma_id": return_request.rma_number, "inspection.line_count": len(new)})
+    # Each line's stock moves in its own task, queued on commit inside this span.
+    with tracing.span("refund.restock", {"return.rma_id": return_request.rma_number, "restock.item_count": len(new)}):
+        for line, condition, notes, photos in new:
+            _record_inspection(line, by=by, condition=condition, notes=notes, photos=photos, at=now, previous=None,
+                               paid=paid)
     if return_request.all_lines_inspected():
         return_request.inspection_fraud_score = fraud_score_inspection(return_request=return_request)
         apply_transition(return_request, "inspect", by=by, reason="every line inspected", at=now)
@@ -548,6 +594,8 @@ def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
     return return_request
 
 
+@tracing.traced("return.inspection_correct", lambda *, return_line, condition, **_: {
+    "return_line.id": str(getattr(return_line, "pk", return_line)), "inspection.condition": condition})
 @transaction.atomic
 def inspection_correct(*, return_line, by, condition: str, notes: str = "", photos=()) -> ReturnLineInspection:
     """A supervisor corrects a line's inspection. The correction is the line's next inspection
@@ -623,7 +671,7 @@ def _record_inspection(line: ReturnLine, *, by, condition: str, notes: str, phot
     line.inspected_at = at
     save_with_history(line, by=by, reason=reason)
     line_pk = line.pk
-    transaction.on_commit(lambda: _queue_disposition(line_pk, revision), robust=True)
+    transaction.on_commit(tracing.in_current_context(lambda: _queue_disposition(line_pk, revision)), robust=True)
     return record
 
 
