@@ -28,6 +28,8 @@ def apply_transition(instance, transition: str, *, by, reason: str = "", **kwarg
         )
     if by is not None and not has_transition_perm(method, by):
         raise PermissionDenied(f"You may not {transition.replace('_', ' ')} this {label}.")
+    # Who and why, for the post_transition receivers (audit log, notifications).
+    instance._transition_by, instance._transition_reason = by, reason
     method(**kwargs)
     save_with_history(instance, by=by, reason=reason or transition)
 
