@@ -250,14 +250,7 @@ def _fall_back(refund: Refund, *, method: str, by, reason: str) -> None:
     if method == RefundMethod.STORE_CREDIT:
         ledger.post_store_credit(refund)
         _finish(refund)
-    pk = refund.pk
-    transaction.on_commit(lambda: _notify_fallback(pk), robust=True)
-
-
-def _notify_fallback(refund_id: int) -> None:
-    from refunds.tasks import send_refund_method_changed
-
-    send_refund_method_changed.delay(refund_id)
+    # The customer is told by the fallback's e-mail (notifications/receivers.py).
 
 
 # --- finance ---

@@ -4,9 +4,6 @@ import time
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
-
-from core.money import round_money
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -42,20 +39,12 @@ def sweep_stuck_refunds() -> int:
 
 @shared_task(acks_late=True)
 def send_refund_method_changed(refund_id: int) -> None:
+    """Kept only for messages queued before customer e-mails moved to the notifications outbox:
+    it sends the fallback's notification (once, like any other). Remove after a release."""
+    from notifications.choices import NotificationEvent
+    from notifications.services import notification_record
     from refunds.models import Refund
 
-    refund = Refund.objects.select_related("customer", "return_request").get(pk=refund_id)
-    if not refund.customer.email:
-        return
-    method = refund.get_fallback_method_display().lower()
-    net = round_money(refund.net, refund.currency)
-    bonus = round_money(refund.store_credit_bonus, refund.currency)
-    send_mail(
-        subject=f"Your refund for {refund.return_request.rma_number} is coming as {method}",
-        message=(f"We could not send {net} {refund.currency} back to your original payment method, "
-                 f"so we are paying it as {method} instead."
-                 + (f" Your store credit now includes a bonus of {bonus}."
-                    if refund.store_credit_bonus else "")),
-        from_email=None,
-        recipient_list=[refund.customer.email],
-    )
+    return_request_id = Refund.objects.filter(pk=refund_id).values_list("return_request_id", flat=True).first()
+    if return_request_id is not None:
+        notification_record(return_request_id=return_request_id, event=NotificationEvent.REFUND_FALLBACK)

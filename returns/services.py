@@ -762,4 +762,7 @@ def return_issue_label(*, return_request_id) -> None:
         return_request.tracking_number = label.tracking_number
         return_request.label_status = LabelStatus.ISSUED
         save_with_history(return_request, by=None, reason="label issued")
+        from notifications.services import notifications_dispatch
+
+        notifications_dispatch(return_request_id=return_request.pk)  # the approval e-mail waited for the label
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "refunds",
     "fraud",
     "partners",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -126,7 +127,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {
     "refunds.tasks.*": {"queue": "refunds"},
-    "returns.tasks.send_*": {"queue": "notifications"},
+    "notifications.tasks.*": {"queue": "notifications"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE = {
@@ -137,6 +138,7 @@ CELERY_BEAT_SCHEDULE = {
     "inventory-sweep-dispositions": {"task": "inventory.tasks.sweep_stock_dispositions", "schedule": 300.0},
     "partners-sweep-webhooks": {"task": "partners.tasks.sweep_webhook_deliveries", "schedule": 60.0},
     "fraud-refresh-risk-profiles": {"task": "fraud.tasks.refresh_risk_profiles", "schedule": 3600.0},
+    "notifications-sweep": {"task": "notifications.tasks.sweep_notifications", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {
@@ -179,6 +181,25 @@ SPECTACULAR_SETTINGS = {
     },
 }
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=48)
+
+# Customer e-mail. EMAIL_URL configures the transport in one variable (smtp://user:pass@host:25,
+# smtp+tls://…:587, smtp+ssl://…:465, consolemail://); without it, EMAIL_HOST, EMAIL_PORT,
+# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS and EMAIL_USE_SSL do. Local settings print
+# e-mails to the console, test settings keep them in memory.
+if env("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Returns <returns@localhost>")
+SHOP_NAME = env("SHOP_NAME", default="Our shop")
+# Where customers reach the portal; links in e-mails start with it.
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
 CACHES = {
     "default": env.cache("CACHE_URL", default="locmemcache://")
 }

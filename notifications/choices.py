@@ -1,0 +1,16 @@
+from django.db import models
+
+
+class NotificationEvent(models.TextChoices):
+    RETURN_REQUESTED = "return_requested", "Return requested"
+    RETURN_AUTHORIZED = "return_authorized", "Return authorised, with its label"
+    RETURN_RECEIVED = "return_received", "Return received"
+    RETURN_REFUNDED = "return_refunded", "Return refunded"
+    RETURN_REJECTED = "return_rejected", "Return rejected"
+    REFUND_FALLBACK = "refund_fallback", "Refund paid another way"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    SKIPPED = "skipped", "Skipped"

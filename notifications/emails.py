@@ -1,0 +1,74 @@
+"""The customer e-mails: a subject, a text body and an HTML body per event, from
+templates/emails/<event>{_subject.txt,.txt,.html}; the authorisation carries the label as a PDF."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+
+from core.money import round_money
+from notifications.choices import NotificationEvent
+from returns.choices import LabelStatus
+
+
+def _portal_url(return_request) -> str:
+    try:
+        path = reverse("portal:return", args=[return_request.rma_number])
+    except NoReverseMatch:
+        return ""
+    return f"{settings.SITE_URL.rstrip('/')}{path}"
+
+
+def _money(amount, currency: str) -> str:
+    return f"{round_money(amount, currency)} {currency}"
+
+
+def context_for(notification) -> dict:
+    return_request = notification.return_request
+    refund = return_request.refund if return_request.has_refund() else None
+    lines = [{"name": line.order_line.product.name, "quantity": line.quantity,
+              "received": line.received_quantity}
+             for line in return_request.lines.select_related("order_line__product")]
+    context = {
+        "event": notification.event,
+        "return_request": return_request,
+        "rma": return_request.rma_number,
+        "customer_name": return_request.customer.first_name or return_request.customer.get_username(),
+        "order_number": return_request.order.external_id,
+        "lines": lines,
+        "portal_url": _portal_url(return_request),
+        "decision_reason": return_request.decision_reason,
+        "label_attached": notification.event == NotificationEvent.RETURN_AUTHORIZED
+        and return_request.label_status == LabelStatus.ISSUED,
+        "carrier": return_request.carrier,
+        "tracking_number": return_request.tracking_number,
+        "shop_name": settings.SHOP_NAME,
+    }
+    if refund is not None:
+        context.update(
+            refund=refund, refund_amount=_money(refund.net, refund.currency),
+            refund_method=refund.get_fallback_method_display() if refund.fallback_method
+            else refund.get_method_display(),
+            store_credit_bonus=_money(refund.store_credit_bonus, refund.currency) if refund.store_credit_bonus
+            else "",
+            fallback_method=refund.fallback_method,
+        )
+    return context
+
+
+def build_message(notification) -> EmailMultiAlternatives:
+    event = notification.event
+    context = context_for(notification)
+    subject = " ".join(render_to_string(f"emails/{event}_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject, body=render_to_string(f"emails/{event}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL, to=[notification.return_request.customer.email],
+        headers={"X-RMA": notification.return_request.rma_number},
+    )
+    message.attach_alternative(render_to_string(f"emails/{event}.html", context), "text/html")
+    if context["label_attached"]:
+        from returns.labels import render_label_pdf
+
+        message.attach(f"return-label-{context['rma']}.pdf", render_label_pdf(notification.return_request),
+                       "application/pdf")
+    return message

@@ -1,0 +1,39 @@
+"""Which changes of state the customer hears about. Connected in NotificationsConfig.ready() to
+django-fsm's post_transition and to the return's creation; each writes its outbox row in the
+transaction of the change."""
+
+from notifications.choices import NotificationEvent
+from notifications.services import notification_record, notification_supersede
+from refunds.choices import RefundStatus
+from returns.choices import ReturnStatus
+
+RETURN_EVENTS = {
+    ReturnStatus.AUTHORIZED: NotificationEvent.RETURN_AUTHORIZED,
+    ReturnStatus.REJECTED: NotificationEvent.RETURN_REJECTED,
+    ReturnStatus.RECEIVED: NotificationEvent.RETURN_RECEIVED,
+    ReturnStatus.REFUNDED: NotificationEvent.RETURN_REFUNDED,
+}
+
+
+def return_created(sender, instance, created, raw=False, **kwargs) -> None:
+    if created and not raw:
+        notification_record(return_request_id=instance.pk, event=NotificationEvent.RETURN_REQUESTED)
+
+
+def return_transitioned(sender, instance, source, target, **kwargs) -> None:
+    if "exception" in kwargs or source == target:
+        return
+    if source == ReturnStatus.REQUESTED:
+        # Decided before "we have your request" went out (at once, when it is authorised
+        # automatically): the decision's e-mail says it all.
+        notification_supersede(return_request_id=instance.pk, event=NotificationEvent.RETURN_REQUESTED,
+                               reason=f"Superseded: the return was {target} before it was sent.")
+    if target in RETURN_EVENTS:
+        notification_record(return_request_id=instance.pk, event=RETURN_EVENTS[target])
+
+
+def refund_transitioned(sender, instance, source, target, **kwargs) -> None:
+    # Only a return's refund has an e-mail of this kind (a refund may have no return, e.g. goodwill).
+    if ("exception" not in kwargs and source != target and target == RefundStatus.FALLBACK
+            and getattr(instance, "return_request_id", None) is not None):
+        notification_record(return_request_id=instance.return_request_id, event=NotificationEvent.REFUND_FALLBACK)
