@@ -34,6 +34,14 @@ def apply_transition(instance, transition: str, *, by, reason: str = "", **kwarg
     save_with_history(instance, by=by, reason=reason or transition)
 
 
+def allowed_transitions(instance, user, *, field: str = "status") -> list[str]:
+    """The transitions `user` may make on `instance` now: the state allows them, their
+    conditions hold and the user holds their permission. What a screen offers; the services
+    still check when one is made."""
+    available = getattr(instance, f"get_available_user_{field}_transitions")(user)
+    return [transition.name for transition in available]
+
+
 def _may_ever(method, instance, user) -> bool:
     """Whether `user` holds the transition's permission from any of its source states."""
     return any(t.has_perm(instance, user) for t in method._django_fsm.transitions.values())

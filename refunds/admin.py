@@ -1,7 +1,18 @@
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_tools import call_service, posted
+from refunds import services
+from refunds.choices import RefundStatus
 from refunds.models import Account, JournalEntry, JournalLine, Refund, RefundAttempt
+from returns.choices import RefundMethod
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -14,6 +25,9 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields  # non-editable columns (created_at) too, which a form could not hold
+
 
 class RefundAttemptInline(ReadOnlyInline):
     model = RefundAttempt
@@ -25,16 +39,122 @@ class JournalEntryInline(ReadOnlyInline):
     fields = ("kind", "reference", "memo", "created_at")
 
 
+class FinanceQueueFilter(admin.SimpleListFilter):
+    """The failed-refunds queue: what finance must act on."""
+
+    title = "finance queue"
+    parameter_name = "queue"
+    QUEUES = {
+        "needs_attention": ("Failed: finance must act", Q(status=RefundStatus.FAILED, needs_attention=True)),
+        "failed": ("Failed (all, retrying too)", Q(status=RefundStatus.FAILED)),
+        "awaiting_cheque": ("Cheque to write", Q(status=RefundStatus.PROCESSING, method=RefundMethod.CHEQUE)
+                            | Q(status=RefundStatus.FALLBACK, fallback_method=RefundMethod.CHEQUE, cheque_number="")),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in self.QUEUES.items()]
+
+    def queryset(self, request, queryset):
+        queue = self.QUEUES.get(self.value())
+        return queryset.filter(queue[1]) if queue else queryset
+
+
+class FallBackForm(forms.Form):
+    method = forms.ChoiceField(choices=[(RefundMethod.STORE_CREDIT.value, "Store credit (with the bonus)"),
+                                        (RefundMethod.CHEQUE.value, "Cheque")], widget=forms.RadioSelect)
+    reason = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+                             help_text="Recorded in the refund's history.")
+
+
+class ChequeForm(forms.Form):
+    cheque_number = forms.CharField(max_length=50)
+
+
 @admin.register(Refund)
 class RefundAdmin(SimpleHistoryAdmin):
-    list_display = ("return_request", "status", "method", "net", "currency", "attempts", "needs_attention")
-    list_filter = ("status", "method", "needs_attention")
+    """Refunds, and finance's buttons: each calls refunds.services, which checks the permission."""
+
+    list_display = ("return_request", "status", "method", "net", "currency", "attempts", "needs_attention",
+                    "failure_code", "updated_at")
+    list_filter = (FinanceQueueFilter, "status", "method", "needs_attention")
+    list_select_related = ("return_request",)
     search_fields = ("return_request__rma_number", "gateway_reference")
     readonly_fields = [f.name for f in Refund._meta.fields]
     inlines = [RefundAttemptInline, JournalEntryInline]
+    change_form_template = "admin/refunds/refund/change_form.html"
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        def view(name, func):
+            return path(f"<path:object_id>/{name.replace('_', '-')}/", self.admin_site.admin_view(func),
+                        name=f"refunds_refund_{name}")
+
+        return [view("retry", self.retry_view), view("fall_back", self.fall_back_view),
+                view("cheque_issued", self.cheque_issued_view), *super().get_urls()]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["may_manage"] = request.user.has_perm("refunds.manage_refund")
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def _viewable(self, request, object_id) -> Refund:
+        refund = self.get_object(request, unquote(object_id))
+        if refund is None:
+            raise Http404("No such refund.")
+        if not self.has_view_permission(request, refund):
+            raise PermissionDenied
+        return refund
+
+    def _done(self, refund) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:refunds_refund_change", args=[refund.pk]))
+
+    def _page(self, request, refund, *, title: str, form, intro: str, submit: str):
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "original": refund, "form": form,
+                   "title": title, "intro": intro, "submit": submit}
+        return TemplateResponse(request, "admin/refunds/refund/action.html", context)
+
+    def retry_view(self, request, object_id):
+        refund = self._viewable(request, object_id)
+        if request.method == "POST":
+            call_service(request, services.refund_retry, refund=refund, by=request.user,
+                         success="Retry queued: the gateway is called again with the same idempotency key.")
+            return self._done(refund)
+        return self._page(request, refund, title=f"Retry {refund}", form=None, submit="Retry now",
+                          intro="The gateway is called again with the refund's idempotency key, so it can never pay "
+                                "twice.")
+
+    def fall_back_view(self, request, object_id):
+        refund = self._viewable(request, object_id)
+        form = FallBackForm(posted(request), initial={"method": request.GET.get("method")})
+        if request.method == "POST" and form.is_valid():
+            method = form.cleaned_data["method"]
+            succeeded, _ = call_service(
+                request, services.refund_fall_back, refund=refund, by=request.user, method=method,
+                reason=form.cleaned_data["reason"], success=f"Refund switched to {RefundMethod(method).label.lower()}.")
+            if succeeded:
+                return self._done(refund)
+        return self._page(request, refund, title=f"Pay {refund} another way", form=form, submit="Switch",
+                          intro="The customer is told. Store credit is issued at once; a cheque waits until you mark "
+                                "it issued.")
+
+    def cheque_issued_view(self, request, object_id):
+        refund = self._viewable(request, object_id)
+        form = ChequeForm(posted(request))
+        if request.method == "POST" and form.is_valid():
+            succeeded, _ = call_service(request, services.refund_mark_cheque_issued, refund=refund, by=request.user,
+                                        cheque_number=form.cleaned_data["cheque_number"],
+                                        success="Cheque recorded; the refund is paid.")
+            if succeeded:
+                return self._done(refund)
+        return self._page(request, refund, title=f"Cheque for {refund}", form=form, submit="Mark issued",
+                          intro="Record the cheque written for this refund; the ledger and the return follow.")
 
 
 class JournalLineInline(ReadOnlyInline):
