@@ -1,10 +1,13 @@
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.throttling import AnonRateThrottle
 
 from core.api import schema
+from core.api.exceptions import problem
 
 
 class LoginRateThrottle(AnonRateThrottle):
@@ -27,4 +30,14 @@ class CustomerToken(ObtainAuthToken):
         auth=[],
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        from axes.exceptions import AxesBackendPermissionDenied
+
+        try:
+            return super().post(request, *args, **kwargs)
+        except (AxesBackendPermissionDenied, ValidationError):
+            # django-axes marks the request it was handed (DRF's wrapper) when the login is locked.
+            if not (getattr(request, "axes_locked_out", False) or getattr(request._request, "axes_locked_out", False)):
+                raise
+        return problem(status_code=429, code="too_many_login_attempts", title="Too many failed logins",
+                       detail="This login is locked for a while after repeated failures.",
+                       headers={"Retry-After": str(int(settings.AXES_COOLOFF_TIME.total_seconds()))})

@@ -133,3 +133,13 @@ def test_callers_over_their_budget_get_429_with_retry_after(customer):
     finally:
         cache.clear()
         SimpleRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+
+
+def test_repeated_wrong_passwords_lock_the_token_login(customer):
+    api = client_for()
+    codes = [api.post("/api/v1/auth/token", {"username": "alice", "password": "wrong"}, format="json").status_code
+             for _ in range(5)]
+    assert codes == [400, 400, 400, 400, 429]  # the fifth failure locks the login
+    locked = api.post("/api/v1/auth/token", {"username": "alice", "password": factories.PASSWORD}, format="json")
+    assert locked.status_code == 429 and locked.json()["code"] == "too_many_login_attempts"
+    assert int(locked["Retry-After"]) > 0
