@@ -19,8 +19,8 @@ from returns.models import ReturnLine, ReturnLineInspection, ReturnReason, Retur
 
 # Why a return waits for a person, in words; the codes come from returns.policies.REVIEW_RULES.
 REVIEW_REASON_LABELS = {
-    "policy_manual_review": "Policy: every return reviewed",
-    "above_auto_approve_limit": "Above the auto-approve limit",
+    "policy_manual_review": "Policy: always reviewed",
+    "above_auto_approve_limit": "Above auto-approve limit",
     "high_fraud_score": "High fraud score",
     "customer_flagged": "Customer flagged",
 }

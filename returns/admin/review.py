@@ -212,6 +212,12 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
 
+    def get_list_display(self, request):
+        # The status column says nothing while the list shows only returns needing review.
+        if request.GET.get(QueueStatusFilter.parameter_name, QueueStatusFilter.DEFAULT) == QueueStatusFilter.DEFAULT:
+            return tuple(column for column in self.list_display if column != "status_column")
+        return self.list_display
+
     def get_search_results(self, request, queryset, search_term):
         return backoffice.search_returns(queryset, search_term), False
 
@@ -231,7 +237,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description="order")
     def order_column(self, obj: ReturnRequest) -> str:
-        return obj.order.external_id
+        return format_html('<span class="nowrap">{}</span>', obj.order.external_id)
 
     @admin.display(description="items")
     def items(self, obj: ReturnRequest):
@@ -247,21 +253,26 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         label = "—" if obj.fraud_score is None else obj.fraud_score
         return format_html('<span class="fraud-badge fraud-{}" title="Fraud score: {}">{}</span>', band, band, label)
 
-    @admin.display(description="age / SLA", ordering="requested_at")
+    @admin.display(description="waiting", ordering="requested_at")
     def sla_age(self, obj: ReturnRequest) -> str:
         sla = backoffice.review_sla()
         age = backoffice.queue_age(obj, now=timezone.now())
         if obj.status != ReturnStatus.REQUESTED:
             return format_html('<span class="sla sla-done" title="Time to decision">{}</span>', _duration(age))
         state = "late" if age > sla else "soon" if age > sla * 0.75 else "ok"
-        return format_html('<span class="sla sla-{}" title="Waiting {} of a {} SLA">{} / {}</span>', state,
-                           _duration(age), _duration(sla), _duration(age), _duration(sla))
+        return format_html('<span class="sla sla-{}" title="Waiting {} of a {} review SLA">{}</span>', state,
+                           _duration(age), _duration(sla), _duration(age))
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "review_sla": _duration(backoffice.review_sla())}
+        return super().changelist_view(request, extra_context=extra_context)
 
     @admin.display(description="reason")
     def reasons_column(self, obj: ReturnRequest) -> str:
-        held = format_html_join(" ", '<span class="held-for">{}</span>', (
-            (backoffice.REVIEW_REASON_LABELS.get(r.get("code"), r.get("code")),) for r in obj.review_reasons or []))
-        return format_html("{} {}", obj.reason_labels or "—", held)
+        held = format_html_join(" ", '<span class="held-for" title="{}">{}</span>', (
+            (r.get("detail", ""), backoffice.REVIEW_REASON_LABELS.get(r.get("code"), r.get("code")))
+            for r in obj.review_reasons or []))
+        return format_html('<div class="reason">{}</div>{}', obj.reason_labels or "—", held)
 
     # --- a return's page ---
 
