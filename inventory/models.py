@@ -3,7 +3,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from core.models import CurrencyField, MoneyField, TimeStampedModel
-from inventory.choices import MovementKind
+from inventory.choices import MovementKind, ReservationStatus
 
 
 class Product(TimeStampedModel):
@@ -13,6 +13,9 @@ class Product(TimeStampedModel):
     returnable = models.BooleanField(default=True)
     unit_cost = MoneyField(default=0)
     currency = CurrencyField(default="USD")
+    price = MoneyField(null=True, blank=True,
+                       help_text="Today's selling price per unit before tax, in the product's currency. Empty: "
+                                 "not offered as a replacement for another product.")
     history = HistoricalRecords()
 
     class Meta:
@@ -97,6 +100,11 @@ class StockMovement(models.Model):
                     | models.Q(kind=MovementKind.DISPOSE, on_hand_delta=0, quarantined_delta=0)
                     | (models.Q(kind=MovementKind.REVERSAL, on_hand_delta__lte=0, quarantined_delta__lte=0)
                        & models.Q(quantity=-models.F("on_hand_delta") - models.F("quarantined_delta")))
+                    | models.Q(kind=MovementKind.REPLACEMENT, on_hand_delta=-models.F("quantity"),
+                               quarantined_delta=0)
+                    | (models.Q(kind=MovementKind.ADJUSTMENT, quarantined_delta=0)
+                       & (models.Q(on_hand_delta=models.F("quantity"))
+                          | models.Q(on_hand_delta=-models.F("quantity"))))
                 ),
                 name="stock_movement_deltas_match_kind",
             ),
@@ -106,3 +114,35 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.quantity} × {self.product_id} (line {self.return_line_id})"
+
+
+class StockReservation(TimeStampedModel):
+    """Units held for an exchange's replacement from the moment the return is authorised: what
+    can still be reserved is what is on hand less what is reserved. Released when the return
+    ends without the exchange; consumed when the replacement order is placed, which moves the
+    units out of stock."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="reservations")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="reservations")
+    return_line = models.ForeignKey("returns.ReturnLine", on_delete=models.PROTECT, related_name="reservations")
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=ReservationStatus.choices, default=ReservationStatus.RESERVED,
+                              db_index=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    movement = models.OneToOneField(StockMovement, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="reservation", help_text="The units sent out, once consumed.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["return_line"], condition=models.Q(status=ReservationStatus.RESERVED),
+                                    name="stock_reservation_one_live_per_line"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="stock_reservation_quantity_positive"),
+        ]
+        indexes = [models.Index(fields=["product", "location"], condition=models.Q(status=ReservationStatus.RESERVED),
+                                name="stock_reservation_live_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id} for line {self.return_line_id} ({self.status})"

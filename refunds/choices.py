@@ -31,3 +31,13 @@ class EntryKind(models.TextChoices):
     CHEQUE_ISSUED = "cheque_issued", "Cheque issued"
     WRITE_OFF = "write_off", "Inventory write-off"
     REVERSAL = "reversal", "Reversal"
+    GATEWAY_CHARGE = "gateway_charge", "Collected through the gateway"
+    EXCHANGE_SETTLED = "exchange_settled", "Exchange settled, nothing to pay"
+    GOODWILL_GRANTED = "goodwill_granted", "Goodwill granted"
+
+
+class GatewayOperation(models.TextChoices):
+    """Which way money moves through the gateway: back to the customer, or from them."""
+
+    REFUND = "refund", "Refund"
+    CHARGE = "charge", "Charge"

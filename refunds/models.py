@@ -7,7 +7,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
 from core.models import CurrencyField, MoneyField, TimeStampedModel
-from refunds.choices import AccountKind, AttemptOutcome, EntryKind, RefundStatus
+from refunds.choices import AccountKind, AttemptOutcome, EntryKind, GatewayOperation, RefundStatus
 from returns.choices import RefundMethod
 
 S = RefundStatus
@@ -22,17 +22,29 @@ def _system_only(instance, user) -> bool:
 
 
 class Refund(ConcurrentTransitionMixin, TimeStampedModel):
-    """The money a return pays out: exactly one per return, paid at most once."""
+    """The money a return pays out: exactly one per return, paid at most once.
 
-    return_request = models.OneToOneField("returns.ReturnRequest", on_delete=models.PROTECT, related_name="refund")
+    `net` is split by the way it is paid: `store_credit_amount` as store credit, the rest
+    (`payment_amount`) by `method`. An exchange whose replacements cost more than what came back
+    makes it collect `charge_amount` through the gateway instead; it then pays nothing that way.
+    A goodwill refund to the card is a refund of a goodwill grant instead of a return.
+    """
+
+    return_request = models.OneToOneField("returns.ReturnRequest", on_delete=models.PROTECT, related_name="refund",
+                                          null=True, blank=True)
+    goodwill = models.OneToOneField("refunds.GoodwillCredit", on_delete=models.PROTECT, related_name="refund",
+                                    null=True, blank=True)
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refunds")
     method = models.CharField(max_length=20, choices=RefundMethod.choices)
     currency = CurrencyField()
     gross = MoneyField()
     restocking_fee = MoneyField(default=0)
     shipping_refund = MoneyField(default=0)
-    net = MoneyField(help_text="What the customer is owed: gross − fee + shipping.")
+    net = MoneyField(help_text="What the customer is owed: gross − fee + shipping − replacements (+ charge).")
     store_credit_bonus = MoneyField(default=0)
+    store_credit_amount = MoneyField(default=0, help_text="The part of net paid as store credit (before the bonus).")
+    replacement_total = MoneyField(default=0, help_text="Value of the replacements sent for exchanged lines.")
+    charge_amount = MoneyField(default=0, help_text="Collected through the gateway: replacements cost more.")
     breakdown = models.JSONField(default=dict)
     status = FSMField(max_length=20, choices=RefundStatus.choices, default=S.PENDING, protected=True, db_index=True)
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -55,18 +67,43 @@ class Refund(ConcurrentTransitionMixin, TimeStampedModel):
         ordering = ["-created_at"]
         permissions = [("manage_refund", "Can retry refunds, switch their method and mark cheques issued")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(net__gt=0), name="refund_net_positive"),
+            models.CheckConstraint(condition=models.Q(net__gt=0) | models.Q(net=0, charge_amount__gt=0),
+                                   name="refund_pays_or_collects"),
             models.CheckConstraint(condition=models.Q(gross__gte=0, restocking_fee__gte=0, shipping_refund__gte=0,
-                                                      store_credit_bonus__gte=0),
+                                                      store_credit_bonus__gte=0, store_credit_amount__gte=0,
+                                                      replacement_total__gte=0, charge_amount__gte=0),
                                    name="refund_amounts_not_negative"),
+            models.CheckConstraint(condition=models.Q(store_credit_amount__lte=models.F("net")),
+                                   name="refund_store_credit_within_net"),
+            # Netting leaves one way through the gateway: pay back, or collect.
+            models.CheckConstraint(condition=models.Q(charge_amount=0) | models.Q(net=models.F("store_credit_amount")),
+                                   name="refund_pays_or_collects_not_both"),
+            models.CheckConstraint(
+                condition=models.Q(return_request__isnull=False, goodwill__isnull=True)
+                | models.Q(return_request__isnull=True, goodwill__isnull=False),
+                name="refund_for_a_return_or_a_goodwill_grant"),
         ]
 
     def __str__(self) -> str:
-        return f"Refund {self.net} {self.currency} for {self.return_request}"
+        subject = self.return_request if self.return_request_id else f"goodwill {self.goodwill_id}"
+        return f"Refund {self.net} {self.currency} for {subject}"
 
     @property
     def paid_method(self) -> str:
         return self.fallback_method or self.method
+
+    @property
+    def payment_amount(self):
+        """The part of net paid by `method` (or its fallback): what goes through the gateway."""
+        return self.net - self.store_credit_amount
+
+    @property
+    def gateway_operation(self) -> str:
+        return GatewayOperation.CHARGE if self.charge_amount > 0 else GatewayOperation.REFUND
+
+    @property
+    def gateway_amount(self):
+        return self.charge_amount if self.charge_amount > 0 else self.payment_amount
 
     @transition(field=status, source=[S.PENDING, S.FAILED, S.PROCESSING], target=S.PROCESSING,
                 permission=_system_only)
@@ -105,6 +142,7 @@ class RefundAttempt(models.Model):
 
     refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="gateway_attempts")
     number = models.PositiveIntegerField()
+    operation = models.CharField(max_length=10, choices=GatewayOperation.choices, default=GatewayOperation.REFUND)
     gateway = models.CharField(max_length=50)
     idempotency_key = models.UUIDField()
     request = models.JSONField()
@@ -135,6 +173,49 @@ class SandboxRefund(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class SandboxCharge(models.Model):
+    """The sandbox gateway's charges (an exchange's difference), by idempotency key."""
+
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    reference = models.CharField(max_length=40, unique=True)
+    payment_reference = models.CharField(max_length=100, db_index=True,
+                                         help_text="The original charge whose payment method is charged again.")
+    amount = MoneyField()
+    currency = CurrencyField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class GoodwillCredit(models.Model):
+    """Money given as a gesture (an item arrived damaged, a parcel was late), not for a return.
+
+    Kept for ever as granted: a store credit is posted at once; a refund to the card is a
+    `Refund` of this grant, paid through the same exactly-once gateway machinery."""
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="goodwill_credits")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="goodwill_credits")
+    amount = MoneyField()
+    currency = CurrencyField()
+    method = models.CharField(max_length=20, choices=[(RefundMethod.STORE_CREDIT.value, "Store credit"),
+                                                      (RefundMethod.ORIGINAL_PAYMENT.value, "Original payment")])
+    reason = models.TextField()
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("grant_goodwill", "Can grant goodwill credits and refunds, up to the role's limit")]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="goodwill_amount_positive"),
+                       models.CheckConstraint(condition=~models.Q(reason=""), name="goodwill_reason_required")]
+        triggers = [pgtrigger.Protect(name="goodwill_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"Goodwill {self.amount} {self.currency} on {self.order}"
 
 
 # --- the ledger ---

@@ -63,7 +63,15 @@ class RefundMethod(models.TextChoices):
 
 
 class Resolution(models.TextChoices):
+    """What a returned line earns: money back the return's way, store credit, or a replacement."""
+
     REFUND = "refund", "Refund"
+    EXCHANGE = "exchange", "Exchange"
+    STORE_CREDIT = "store_credit", "Store credit"
+
+
+def default_allowed_resolutions() -> list[str]:
+    return [Resolution.REFUND, Resolution.EXCHANGE, Resolution.STORE_CREDIT]
 
 
 class RefundTiming(models.TextChoices):

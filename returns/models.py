@@ -21,6 +21,7 @@ from returns.choices import (
     Resolution,
     ReturnStatus,
     ReviewMode,
+    default_allowed_resolutions,
 )
 
 S = ReturnStatus
@@ -48,6 +49,16 @@ class ReturnPolicy(TimeStampedModel):
     store_credit_bonus_percent = models.DecimalField(
         max_digits=5, decimal_places=2, default=Decimal("5"),
         validators=[MinValueValidator(0), MaxValueValidator(100)])
+    allowed_resolutions = models.JSONField(
+        default=default_allowed_resolutions, blank=True,
+        help_text="What a customer may ask for: refund, exchange, store_credit. Staff may choose any.")
+    returnless_below = MoneyField(
+        null=True, blank=True,
+        help_text="Lines worth less than this (price + tax × units) are refunded without the item coming back. "
+                  "Empty: every item comes back.")
+    exchange_ship_before_receipt = models.BooleanField(
+        default=False, help_text="Trusted customers get their replacement as soon as the return is authorised, "
+                                 "not when their parcel arrives.")
     history = HistoricalRecords()
 
     class Meta:
@@ -68,7 +79,17 @@ class ReturnPolicy(TimeStampedModel):
             "auto_approve_limit": str(self.auto_approve_limit),
             "store_credit_bonus_percent": str(self.store_credit_bonus_percent),
             "refund_timing": RefundTiming.AFTER_INSPECTION,
+            "allowed_resolutions": list(self.allowed_resolutions),
+            "returnless_below": None if self.returnless_below is None else str(self.returnless_below),
+            "exchange_ship_before_receipt": self.exchange_ship_before_receipt,
         }
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        unknown = set(self.allowed_resolutions or []) - set(Resolution.values)
+        if not isinstance(self.allowed_resolutions, list) or unknown:
+            raise ValidationError({"allowed_resolutions": f"A list of {', '.join(Resolution.values)}."})
 
 
 class ReturnReason(models.Model):
@@ -203,6 +224,12 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
     def inspect(self, *, at) -> None:
         self.inspected_at = at
 
+    @transition(field=status, source=S.AUTHORIZED, target=S.INSPECTED, permission=_is_agent,
+                conditions=[lambda r: r.is_returnless])
+    def keep(self, *, at) -> None:
+        """Returnless: the customer keeps every item, so the return skips shipping and inspection
+        and goes straight on to its money, as an inspected return does."""
+
     @transition(field=status, source=S.INSPECTED, target=S.REFUND_PENDING, permission=_system_only)
     def issue_refund(self) -> None:
         pass
@@ -219,8 +246,15 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
     # --- reads ---
 
     def all_lines_inspected(self) -> bool:
-        """Every line that came back has a condition; a line of which nothing arrived needs none."""
-        return not self.lines.filter(condition="").exclude(received_quantity=0).exists()
+        """Every line that came back has a condition; a line of which nothing arrived needs none,
+        nor does one the customer keeps (returnless)."""
+        return not self.lines.filter(condition="", returnless=False).exclude(received_quantity=0).exists()
+
+    @property
+    def is_returnless(self) -> bool:
+        """Every line is kept by the customer: nothing is shipped back."""
+        flags = [line.returnless for line in self.lines.all()]
+        return bool(flags) and all(flags)
 
     def has_refund(self) -> bool:
         try:
@@ -244,6 +278,16 @@ class ReturnLine(models.Model):
     reason = models.ForeignKey(ReturnReason, on_delete=models.PROTECT, related_name="+")
     customer_note = models.CharField(max_length=500, blank=True)
     resolution = models.CharField(max_length=20, choices=Resolution.choices, default=Resolution.REFUND)
+    replacement_product = models.ForeignKey(
+        "inventory.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="Exchanges: what is sent in place of the returned item.")
+    replacement_unit_price = MoneyField(null=True, blank=True, help_text="Exchanges: the price quoted per unit.")
+    replacement_unit_tax = MoneyField(null=True, blank=True, help_text="Exchanges: the tax quoted per unit.")
+    replacement_order_line = models.ForeignKey(
+        "orders.OrderLine", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="Exchanges: the replacement order's line, once it is placed.")
+    returnless = models.BooleanField(default=False,
+                                     help_text="Worth less than the policy's returnless limit: the customer keeps it.")
     condition = models.CharField(max_length=20, choices=Condition.choices, blank=True)
     received_quantity = models.PositiveIntegerField(null=True, blank=True)
     disposition = models.CharField(max_length=20, choices=Disposition.choices, blank=True)
@@ -260,6 +304,13 @@ class ReturnLine(models.Model):
                 condition=models.Q(received_quantity__isnull=True)
                 | models.Q(received_quantity__lte=models.F("quantity")),
                 name="return_line_received_not_above_requested",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(resolution=Resolution.EXCHANGE, replacement_product__isnull=False,
+                                    replacement_unit_price__isnull=False, replacement_unit_tax__isnull=False)
+                           | (~models.Q(resolution=Resolution.EXCHANGE)
+                              & models.Q(replacement_product__isnull=True, replacement_order_line__isnull=True))),
+                name="return_line_exchange_has_replacement",
             ),
         ]
 
