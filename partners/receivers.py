@@ -37,6 +37,8 @@ def return_transitioned(sender, instance, source, target, **kwargs) -> None:
 def refund_transitioned(sender, instance, source, target, **kwargs) -> None:
     if "exception" in kwargs or source == target:  # a lapsed lease re-claimed is no news
         return
+    if instance.return_request_id is None:  # a goodwill refund: no return to tell partners about
+        return
     from returns.models import ReturnRequest
 
     return_request = ReturnRequest.objects.select_related("order").get(pk=instance.return_request_id)

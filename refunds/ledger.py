@@ -21,6 +21,9 @@ CHEQUES_ISSUED = "cheques_issued"
 INVENTORY_WRITE_OFF = "inventory_write_off"
 RETURNED_INVENTORY = "returned_inventory"
 VENDOR_CLAIMS = "vendor_claims_receivable"
+EXCHANGE_SALES = "exchange_sales"
+EXCHANGE_RECEIVABLE = "exchange_receivable"
+GOODWILL_EXPENSE = "goodwill_expense"
 
 CHART = {
     SALES_RETURNS: ("Sales returns (contra-revenue)", AccountKind.CONTRA_REVENUE),
@@ -32,6 +35,9 @@ CHART = {
     INVENTORY_WRITE_OFF: ("Inventory write-off", AccountKind.EXPENSE),
     RETURNED_INVENTORY: ("Returned inventory", AccountKind.ASSET),
     VENDOR_CLAIMS: ("Vendor claims receivable", AccountKind.ASSET),
+    EXCHANGE_SALES: ("Replacement orders (exchange sales)", AccountKind.INCOME),
+    EXCHANGE_RECEIVABLE: ("Exchange differences receivable", AccountKind.ASSET),
+    GOODWILL_EXPENSE: ("Goodwill expense", AccountKind.EXPENSE),
 }
 
 
@@ -51,12 +57,15 @@ def store_credit_account(customer) -> Account:
 
 
 def post(*, kind: str, reference: str, currency: str, lines: list[tuple[Account, Decimal]], refund=None,
-         return_request=None, memo: str = "") -> JournalEntry:
-    """Post one entry; posting the same (kind, reference) twice returns the first entry."""
+         return_request=None, memo: str = "") -> JournalEntry | None:
+    """Post one entry; posting the same (kind, reference) twice returns the first entry. An entry
+    whose every amount is zero moves no money and is not posted (None)."""
     existing = JournalEntry.objects.filter(kind=kind, reference=reference).first()
     if existing:
         return existing
     lines = [(acc, amount) for acc, amount in lines if amount]
+    if not lines:
+        return None
     try:
         with transaction.atomic():
             entry = JournalEntry.objects.create(kind=kind, reference=reference, refund=refund,
@@ -68,16 +77,36 @@ def post(*, kind: str, reference: str, currency: str, lines: list[tuple[Account,
     return entry
 
 
+def _settlement_lines(*, gross, shipping, fee, replacement_total, charge, net) -> list[tuple[Account, Decimal]]:
+    """A return's money in one entry: sales reversed (what came back, and the shipping), the fee
+    kept, the replacements sold, what the customer owes us for them, and what we owe them."""
+    return [
+        (account(SALES_RETURNS), gross + shipping),
+        (account(RESTOCKING_FEE_INCOME), -fee),
+        (account(EXCHANGE_SALES), -replacement_total),
+        (account(EXCHANGE_RECEIVABLE), charge),
+        (account(REFUNDS_PAYABLE), -net),
+    ]
+
+
 def post_refund_approved(refund) -> JournalEntry:
-    """What the return costs us: sales reversed, the fee kept, the rest owed to the customer."""
+    """What the return costs us, and what is owed either way."""
     return post(
         kind=EntryKind.REFUND_APPROVED, reference=f"refund:{refund.pk}", currency=refund.currency,
         refund=refund, return_request=refund.return_request, memo=f"Refund approved for {refund.return_request}",
-        lines=[
-            (account(SALES_RETURNS), refund.gross + refund.shipping_refund),
-            (account(RESTOCKING_FEE_INCOME), -refund.restocking_fee),
-            (account(REFUNDS_PAYABLE), -refund.net),
-        ],
+        lines=_settlement_lines(gross=refund.gross, shipping=refund.shipping_refund, fee=refund.restocking_fee,
+                                replacement_total=refund.replacement_total, charge=refund.charge_amount,
+                                net=refund.net),
+    )
+
+
+def post_exchange_settled(*, return_request, quote) -> JournalEntry | None:
+    """An exchange that leaves nothing to pay or collect: the sale reversed, the replacement sold."""
+    return post(
+        kind=EntryKind.EXCHANGE_SETTLED, reference=f"return:{return_request.pk}", currency=quote.currency,
+        return_request=return_request, memo=f"Exchange settled for {return_request}",
+        lines=_settlement_lines(gross=quote.gross, shipping=quote.shipping_refund, fee=quote.restocking_fee,
+                                replacement_total=quote.replacement_total, charge=quote.charge, net=quote.net),
     )
 
 
@@ -85,20 +114,43 @@ def post_gateway_refund(refund) -> JournalEntry:
     return post(
         kind=EntryKind.GATEWAY_REFUND, reference=f"refund:{refund.pk}", currency=refund.currency,
         refund=refund, return_request=refund.return_request, memo=f"Paid back via {refund.gateway}",
-        lines=[(account(REFUNDS_PAYABLE), refund.net), (account(GATEWAY_CLEARING), -refund.net)],
+        lines=[(account(REFUNDS_PAYABLE), refund.payment_amount), (account(GATEWAY_CLEARING), -refund.payment_amount)],
     )
 
 
-def post_store_credit(refund) -> JournalEntry:
-    bonus = refund.store_credit_bonus if refund.paid_method == refund.method else Decimal(0)
+def post_gateway_charge(refund) -> JournalEntry:
+    """The difference an exchange left the customer to pay, collected."""
+    return post(
+        kind=EntryKind.GATEWAY_CHARGE, reference=f"refund:{refund.pk}", currency=refund.currency,
+        refund=refund, return_request=refund.return_request,
+        memo=f"Exchange difference collected via {refund.gateway}",
+        lines=[(account(GATEWAY_CLEARING), refund.charge_amount),
+               (account(EXCHANGE_RECEIVABLE), -refund.charge_amount)],
+    )
+
+
+def post_store_credit(refund) -> JournalEntry | None:
+    """The part the customer chose as store credit, with its bonus."""
+    amount, bonus = refund.store_credit_amount, refund.store_credit_bonus
     return post(
         kind=EntryKind.STORE_CREDIT_ISSUED, reference=f"refund:{refund.pk}", currency=refund.currency,
         refund=refund, return_request=refund.return_request, memo="Store credit issued",
         lines=[
-            (account(REFUNDS_PAYABLE), refund.net),
-            (account(STORE_CREDIT_BONUS_EXPENSE), bonus),
-            (store_credit_account(refund.customer), -(refund.net + bonus)),
+            (account(REFUNDS_PAYABLE), amount),
+            (account(STORE_CREDIT_BONUS_EXPENSE), bonus if amount else Decimal(0)),
+            (store_credit_account(refund.customer), -(amount + bonus) if amount else Decimal(0)),
         ],
+    )
+
+
+def post_fallback_store_credit(refund) -> JournalEntry | None:
+    """The part the gateway could not pay back, paid as store credit instead (no bonus: the
+    customer did not choose it)."""
+    amount = refund.payment_amount
+    return post(
+        kind=EntryKind.STORE_CREDIT_ISSUED, reference=f"refund:{refund.pk}:fallback", currency=refund.currency,
+        refund=refund, return_request=refund.return_request, memo="Store credit issued instead of the gateway",
+        lines=[(account(REFUNDS_PAYABLE), amount), (store_credit_account(refund.customer), -amount)],
     )
 
 
@@ -106,7 +158,17 @@ def post_cheque(refund) -> JournalEntry:
     return post(
         kind=EntryKind.CHEQUE_ISSUED, reference=f"refund:{refund.pk}", currency=refund.currency,
         refund=refund, return_request=refund.return_request, memo=f"Cheque {refund.cheque_number} issued",
-        lines=[(account(REFUNDS_PAYABLE), refund.net), (account(CHEQUES_ISSUED), -refund.net)],
+        lines=[(account(REFUNDS_PAYABLE), refund.payment_amount), (account(CHEQUES_ISSUED), -refund.payment_amount)],
+    )
+
+
+def post_goodwill(goodwill, *, refund=None) -> JournalEntry:
+    """A goodwill grant is an expense: owed to the card (through `refund`) or credited at once."""
+    credit = account(REFUNDS_PAYABLE) if refund is not None else store_credit_account(goodwill.customer)
+    return post(
+        kind=EntryKind.GOODWILL_GRANTED, reference=f"goodwill:{goodwill.pk}", currency=goodwill.currency,
+        refund=refund, memo=f"Goodwill on {goodwill.order}: {goodwill.reason}",
+        lines=[(account(GOODWILL_EXPENSE), goodwill.amount), (credit, -goodwill.amount)],
     )
 
 

@@ -8,3 +8,6 @@ GATEWAY_LATENCY = Histogram("rma_gateway_latency_seconds", "Payment gateway refu
 GATEWAY_FAILURES = Counter("rma_gateway_failures_total", "Failed gateway refund calls", ["gateway", "code"])
 REFUNDS_NEEDING_ATTENTION = Counter("rma_refunds_needing_attention_total",
                                     "Refunds handed to finance after retries ran out or a hard decline", ["code"])
+RMA_RESOLUTIONS = Counter("rma_resolutions_total",
+                          "Returned lines by the resolution asked for (refund, exchange, store_credit), and goodwill "
+                          "grants (goodwill)", ["resolution"])

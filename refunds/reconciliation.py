@@ -59,6 +59,7 @@ def reconcile() -> Report:
         for refund in _refund_facts():
             report.refunds_checked += 1
             report.problems.extend(_check_refund(refund, postings.get(refund.pk, {})))
+        report.problems.extend(_check_goodwill())
     return report
 
 
@@ -106,25 +107,75 @@ def _refund_facts():
 
 
 def _check_refund(refund: Refund, posted: dict[tuple[str, str], Decimal]) -> list[str]:
-    name = f"refund {refund.pk} ({refund.return_request.rma_number}, {refund.status})"
+    rma = refund.return_request.rma_number if refund.return_request_id else f"goodwill {refund.goodwill_id}"
+    name = f"refund {refund.pk} ({rma}, {refund.status})"
     problems = []
-    approved_payable = posted.get((EntryKind.REFUND_APPROVED, ledger.REFUNDS_PAYABLE), Decimal(0))
-    if approved_payable != -refund.net:
-        problems.append(f"{name}: approved {-approved_payable} to pay but the refund says {refund.net}")
+
+    def at(kind: str, code: str) -> Decimal:
+        return posted.get((kind, code), Decimal(0))
+
+    approval = EntryKind.GOODWILL_GRANTED if refund.goodwill_id else EntryKind.REFUND_APPROVED
+    if at(approval, ledger.REFUNDS_PAYABLE) != -refund.net:
+        problems.append(f"{name}: approved {-at(approval, ledger.REFUNDS_PAYABLE)} to pay but the refund says "
+                        f"{refund.net}")
     expected_sales = refund.gross + refund.shipping_refund
-    if posted.get((EntryKind.REFUND_APPROVED, ledger.SALES_RETURNS), Decimal(0)) != expected_sales:
+    if at(EntryKind.REFUND_APPROVED, ledger.SALES_RETURNS) != expected_sales:
         problems.append(f"{name}: sales returns posting differs from gross + shipping {expected_sales}")
-    payable = sum((amount for (kind, code), amount in posted.items() if code == ledger.REFUNDS_PAYABLE), Decimal(0))
+    if at(EntryKind.REFUND_APPROVED, ledger.EXCHANGE_SALES) != -refund.replacement_total:
+        problems.append(f"{name}: replacements posted differ from {refund.replacement_total}")
     paid = _is_paid(refund)
-    expected_payable = Decimal(0) if paid else -refund.net
+
+    # The store-credit part is issued when processing starts; the rest when the refund is paid.
+    credit = at(EntryKind.STORE_CREDIT_ISSUED, ledger.REFUNDS_PAYABLE)
+    payable = sum((amount for (kind, code), amount in posted.items() if code == ledger.REFUNDS_PAYABLE), Decimal(0))
+    expected_payable = Decimal(0) if paid else -refund.net + credit
     if payable != expected_payable:
         problems.append(f"{name}: refunds payable is {payable}, expected {expected_payable}")
+    if not paid and credit not in (0, refund.store_credit_amount):
+        problems.append(f"{name}: {credit} issued as store credit, expected {refund.store_credit_amount}")
     if paid:
-        kind = PAID_KIND[refund.paid_method]
-        if posted.get((kind, ledger.REFUNDS_PAYABLE), Decimal(0)) != refund.net:
-            problems.append(f"{name}: paid by {refund.paid_method} but no matching {kind} entry of {refund.net}")
+        way = PAID_KIND[refund.paid_method]
+        expected = {EntryKind.GATEWAY_REFUND: Decimal(0), EntryKind.CHEQUE_ISSUED: Decimal(0),
+                    EntryKind.STORE_CREDIT_ISSUED: refund.store_credit_amount}
+        expected[way] += refund.payment_amount
+        for kind, amount in expected.items():
+            if at(kind, ledger.REFUNDS_PAYABLE) != amount:
+                problems.append(f"{name}: paid by {refund.paid_method} but no matching {kind} entry of {amount}")
+
+    receivable = sum((amount for (kind, code), amount in posted.items() if code == ledger.EXCHANGE_RECEIVABLE),
+                     Decimal(0))
+    expected_receivable = Decimal(0) if paid else refund.charge_amount
+    if receivable != expected_receivable:
+        problems.append(f"{name}: {receivable} left to collect, expected {expected_receivable}")
+
+    if refund.return_request_id is None:
+        return problems
+    if paid:
         if refund.return_request.status not in (ReturnStatus.REFUNDED, ReturnStatus.CLOSED):
             problems.append(f"{name}: paid but its return is {refund.return_request.status}")
     elif refund.return_request.status != ReturnStatus.REFUND_PENDING:
         problems.append(f"{name}: unpaid but its return is {refund.return_request.status}")
+    return problems
+
+
+def _check_goodwill() -> list[str]:
+    """Every goodwill grant is posted once as an expense: to the customer's store credit, or owed
+    to their card by the refund that pays it."""
+    from refunds.models import GoodwillCredit, JournalEntry
+
+    problems = []
+    entries = {entry.reference: entry for entry in JournalEntry.objects.filter(kind=EntryKind.GOODWILL_GRANTED)
+               .prefetch_related("lines__account")}
+    for grant in GoodwillCredit.objects.select_related("refund").order_by("pk").iterator():
+        entry = entries.get(f"goodwill:{grant.pk}")
+        expense = sum((line.amount for line in entry.lines.all() if line.account.code == ledger.GOODWILL_EXPENSE),
+                      Decimal(0)) if entry else Decimal(0)
+        if expense != grant.amount:
+            problems.append(f"goodwill {grant.pk}: {expense} posted as goodwill expense, granted {grant.amount}")
+        has_refund = hasattr(grant, "refund")
+        if (grant.method == RefundMethod.ORIGINAL_PAYMENT) != has_refund:
+            problems.append(f"goodwill {grant.pk}: paid by {grant.method} but "
+                            f"{'has' if has_refund else 'has no'} refund")
+        elif has_refund and grant.refund.net != grant.amount:
+            problems.append(f"goodwill {grant.pk}: its refund pays {grant.refund.net}, granted {grant.amount}")
     return problems

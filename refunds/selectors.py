@@ -1,5 +1,6 @@
 """Reads for refunds: the facts the calculation needs, queues for finance, reconciliation."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import F, Q, QuerySet, Sum
@@ -13,10 +14,13 @@ from returns.choices import RefundMethod, ReturnStatus
 
 
 def units_returned_elsewhere(*, order, exclude_return=None) -> dict[int, int]:
-    """Units per order line that other live returns of the order have brought back (or hold)."""
+    """Units per order line that other live returns of the order have brought back (or hold) for
+    money. Exchanged units are left out: the customer kept an order, so they neither bring the
+    shipping back nor take loyalty points away."""
+    from returns.choices import Resolution
     from returns.models import ReturnLine
 
-    lines = ReturnLine.objects.filter(return_request__order_id=order.pk)
+    lines = ReturnLine.objects.filter(return_request__order_id=order.pk).exclude(resolution=Resolution.EXCHANGE)
     if exclude_return is not None:
         lines = lines.exclude(return_request=exclude_return)
     rows = (
@@ -31,19 +35,47 @@ def refund_inputs_for_return(return_request, *, store_credit: bool | None = None
     """Everything `calculate_refund` needs for this saved return, with its policy snapshot."""
     if store_credit is None:
         store_credit = return_request.refund_method == RefundMethod.STORE_CREDIT
-    lines = return_request.lines.select_related("order_line__product")
+    lines = return_request.lines.select_related("order_line__product", "replacement_order_line")
     return refund_inputs_for_lines(
         order=return_request.order, store_credit=store_credit, exclude_return=return_request,
         items=[(line.pk, line.order_line, line.refundable_quantity, line.condition,
-                return_request.policy_for(line.order_line.product.category)) for line in lines])
+                return_request.policy_for(line.order_line.product.category), Exchange.of(line)) for line in lines])
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """How a line is resolved, and for an exchange what replaces it: units and price per unit."""
+
+    resolution: str = "refund"
+    quantity: int = 0
+    unit_price: Decimal = Decimal(0)
+    unit_tax: Decimal = Decimal(0)
+
+    @classmethod
+    def of(cls, line) -> "Exchange":
+        """A saved return line: once its replacement is ordered, the units ordered count."""
+        from returns.choices import Resolution
+
+        if line.resolution != Resolution.EXCHANGE:
+            return cls(resolution=line.resolution)
+        ordered = line.replacement_order_line
+        return cls(resolution=line.resolution,
+                   quantity=ordered.quantity_ordered if ordered is not None else line.refundable_quantity,
+                   unit_price=line.replacement_unit_price or Decimal(0),
+                   unit_tax=line.replacement_unit_tax or Decimal(0))
 
 
 def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=None) -> dict:
-    """`items` are (key, order line, units, inspected condition or "", policy snapshot dict)."""
+    """`items` are (key, order line, units, inspected condition or "", policy snapshot dict) and
+    optionally an `Exchange` saying how the line is resolved (a refund when absent)."""
+    from returns.choices import Resolution
+
+    items = [(*item, Exchange()) if len(item) == 5 else item for item in items]
     elsewhere = units_returned_elsewhere(order=order, exclude_return=exclude_return)
     mine: dict[int, int] = {}
-    for _, order_line, units, _, _ in items:
-        mine[order_line.pk] = mine.get(order_line.pk, 0) + units
+    for _, order_line, units, _, _, exchange in items:
+        if exchange.resolution != Resolution.EXCHANGE:
+            mine[order_line.pk] = mine.get(order_line.pk, 0) + units
     all_back = all(
         elsewhere.get(ol.pk, 0) + mine.get(ol.pk, 0) >= ol.quantity_shipped for ol in order.lines.all()
     )
@@ -56,8 +88,12 @@ def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=
             restocking_fee_percent=Decimal(policy["restocking_fee_percent"]),
             store_credit_bonus_percent=Decimal(policy["store_credit_bonus_percent"]),
             fee_applies=bool(condition) and condition in policy["restocking_fee_conditions"],
+            resolution=exchange.resolution,
+            replacement_quantity=exchange.quantity,
+            replacement_unit_price=exchange.unit_price,
+            replacement_unit_tax=exchange.unit_tax,
         )
-        for key, order_line, units, condition, policy in items
+        for key, order_line, units, condition, policy, exchange in items
     ]
     return {
         "currency": order.currency,

@@ -22,7 +22,7 @@ from core.transitions import apply_transition, save_with_history
 from orders.services import loyalty_reverse_for_return
 from refunds import ledger
 from refunds.calculations import calculate_refund
-from refunds.choices import AttemptOutcome, RefundStatus
+from refunds.choices import AttemptOutcome, GatewayOperation, RefundStatus
 from refunds.gateways import GatewayError, GatewayTimeout, get_gateway
 from refunds.gateways.base import CHARGE_TOO_OLD
 from refunds.metrics import GATEWAY_FAILURES, GATEWAY_LATENCY, REFUND_AMOUNT, REFUNDS_NEEDING_ATTENTION, REFUNDS_TOTAL
@@ -51,24 +51,32 @@ def _lock(refund) -> Refund:
 def refund_start_for_return(*, return_request) -> Refund | None:
     """Called inside the inspection's transaction, with the return locked and inspected.
 
-    Nothing owed closes the return; otherwise the refund row, its idempotency key and its
-    ledger entry are written together, and payment is queued once they are committed.
+    Nothing owed either way closes the return (an even exchange still posts its sale);
+    otherwise the refund row, its idempotency key and its ledger entry are written together,
+    and payment (or, for a dearer exchange, collection) is queued once they are committed.
     """
     from returns.services import return_close, return_mark_refund_pending
 
     quote = calculate_refund(**refund_inputs_for_return(return_request))
-    if quote.net <= 0:
+    if quote.net <= 0 and quote.charge <= 0:
+        ledger.post_exchange_settled(return_request=return_request, quote=quote)
         return_close(return_request=return_request, reason="Inspected: nothing is owed.")
         return None
     order = return_request.order
     payment = order.payments.order_by("captured_at").first()
     method = return_request.refund_method
+    store_credit_amount = quote.store_credit_amount
     if method == RefundMethod.ORIGINAL_PAYMENT and payment is None:
-        method = RefundMethod.STORE_CREDIT  # nothing to refund to: credit, never nothing
+        # Nothing to refund to: credit, never nothing.
+        method, store_credit_amount = RefundMethod.STORE_CREDIT, quote.net
+    if store_credit_amount == quote.net and quote.charge == 0:
+        method = RefundMethod.STORE_CREDIT  # every cent is store credit: the gateway has no part
     refund = Refund(
         return_request=return_request, customer=return_request.customer, method=method, currency=quote.currency,
         gross=quote.gross, restocking_fee=quote.restocking_fee, shipping_refund=quote.shipping_refund,
-        net=quote.net, store_credit_bonus=quote.store_credit_bonus if method == RefundMethod.STORE_CREDIT else 0,
+        net=quote.net, store_credit_amount=store_credit_amount,
+        store_credit_bonus=quote.store_credit_bonus if store_credit_amount else 0,
+        replacement_total=quote.replacement_total, charge_amount=quote.charge,
         breakdown=quote.as_dict(),
         gateway=payment.gateway if payment else "", charge_reference=payment.charge_reference if payment else "",
     )
@@ -84,7 +92,8 @@ def refund_start_for_return(*, return_request) -> Refund | None:
 def _reverse_loyalty(return_request, quote) -> None:
     order = return_request.order
     lines = {line.pk: line.order_line for line in return_request.lines.select_related("order_line")}
-    returned_value = sum((a.gross for a in quote.lines), Decimal(0))
+    # Exchanged units leave the customer with an order, and its points.
+    returned_value = sum((a.gross for a in quote.lines if a.resolution != "exchange"), Decimal(0))
     previously = Decimal(0)
     order_lines = {line.pk: line for line in order.lines.all()}
     for order_line_id, units in units_returned_elsewhere(order=order, exclude_return=return_request).items():
@@ -112,6 +121,7 @@ class Claim:
     amount: Decimal
     currency: str
     idempotency_key: str
+    operation: str = GatewayOperation.REFUND
 
 
 @dataclass(frozen=True)
@@ -130,12 +140,13 @@ def refund_process(*, refund_id: int) -> ProcessResult:
         return ProcessResult(status=status or "missing")
     gateway = TracedGateway(get_gateway(), claim=claim)
     request = {"charge_ref": claim.charge_reference, "amount": str(claim.amount), "currency": claim.currency,
-               "idempotency_key": claim.idempotency_key}
+               "idempotency_key": claim.idempotency_key, "operation": claim.operation}
     started_at = timezone.now()
     clock = time.monotonic()
     try:
-        result = gateway.refund(charge_ref=claim.charge_reference, amount=claim.amount, currency=claim.currency,
-                                idempotency_key=claim.idempotency_key)
+        call = gateway.charge if claim.operation == GatewayOperation.CHARGE else gateway.refund
+        result = call(charge_ref=claim.charge_reference, amount=claim.amount, currency=claim.currency,
+                      idempotency_key=claim.idempotency_key)
         error = None
     except GatewayError as exc:
         result, error = None, exc
@@ -143,7 +154,7 @@ def refund_process(*, refund_id: int) -> ProcessResult:
     GATEWAY_LATENCY.labels(claim.gateway or gateway.name).observe(latency)
     RefundAttempt.objects.create(
         refund_id=claim.refund_id, number=claim.attempt, gateway=claim.gateway or gateway.name,
-        idempotency_key=claim.idempotency_key, request=request,
+        operation=claim.operation, idempotency_key=claim.idempotency_key, request=request,
         response=result.raw if result else error.raw,
         outcome=_outcome(error), error_code=error.code if error else "", error_message=str(error or ""),
         latency_ms=int(latency * 1000), started_at=started_at,
@@ -170,14 +181,20 @@ def _claim(refund_id: int) -> Claim | None:
     reclaimed = refund.status == RefundStatus.PROCESSING
     apply_transition(refund, "start", by=None, reason="re-driven after a lapsed lease" if reclaimed else "processing",
                      lease_until=lease)
-    if refund.method == RefundMethod.STORE_CREDIT:
+    ledger.post_store_credit(refund)  # the part the customer chose as store credit is theirs at once
+    if refund.method == RefundMethod.STORE_CREDIT or refund.gateway_amount <= 0:
         _pay_by_store_credit(refund, now=now)
         return None
     if refund.method == RefundMethod.CHEQUE:
         return None  # finance writes the cheque and marks it issued
+    if not refund.charge_reference:
+        apply_transition(refund, "fail", by=None, reason="handed to finance: no payment on file",
+                         code="no_payment_on_file", message="The order has no payment to charge or refund.",
+                         needs_attention=True)
+        return None
     return Claim(refund_id=refund.pk, attempt=refund.attempts, gateway=refund.gateway,
-                 charge_reference=refund.charge_reference, amount=refund.net, currency=refund.currency,
-                 idempotency_key=str(refund.idempotency_key))
+                 charge_reference=refund.charge_reference, amount=refund.gateway_amount, currency=refund.currency,
+                 idempotency_key=str(refund.idempotency_key), operation=refund.gateway_operation)
 
 
 def _claimable(refund: Refund) -> bool:
@@ -201,12 +218,15 @@ def _settle(claim: Claim, *, result, error: GatewayError | None) -> ProcessResul
     if error is None:
         apply_transition(refund, "complete", by=None, reason="gateway confirmed", at=now,
                          gateway_reference=result.reference)
-        ledger.post_gateway_refund(refund)
+        if claim.operation == GatewayOperation.CHARGE:
+            ledger.post_gateway_charge(refund)
+        else:
+            ledger.post_gateway_refund(refund)
         _finish(refund)
         return ProcessResult(status=refund.status)
 
     GATEWAY_FAILURES.labels(refund.gateway, error.code).inc()
-    if error.code == CHARGE_TOO_OLD:
+    if error.code == CHARGE_TOO_OLD and claim.operation == GatewayOperation.REFUND:
         apply_transition(refund, "fail", by=None, reason=str(error), code=error.code, message=str(error))
         _fall_back(refund, method=RefundMethod.STORE_CREDIT, by=None,
                    reason="The gateway refuses partial refunds on old charges: paid as store credit.")
@@ -240,7 +260,8 @@ def _pay_by_store_credit(refund: Refund, *, now) -> None:
 def _finish(refund: Refund) -> None:
     from returns.services import return_mark_refunded
 
-    return_mark_refunded(return_request_id=refund.return_request_id)
+    if refund.return_request_id is not None:  # a goodwill refund has no return to move on
+        return_mark_refunded(return_request_id=refund.return_request_id)
     REFUNDS_TOTAL.labels(refund.paid_method).inc()
     REFUND_AMOUNT.labels(refund.currency).observe(float(refund.net))
 
@@ -248,7 +269,7 @@ def _finish(refund: Refund) -> None:
 def _fall_back(refund: Refund, *, method: str, by, reason: str) -> None:
     apply_transition(refund, "fall_back", by=by, reason=reason, to_method=method, at=timezone.now())
     if method == RefundMethod.STORE_CREDIT:
-        ledger.post_store_credit(refund)
+        ledger.post_fallback_store_credit(refund)
         _finish(refund)
     # The customer is told by the fallback's e-mail (notifications/receivers.py).
 
@@ -286,6 +307,9 @@ def refund_fall_back(*, refund, by, method: str, reason: str = "") -> Refund:
     if refund.status != RefundStatus.FAILED:
         raise ValidationFailed(f"Only a failed refund can be paid another way; this one is {refund.status}.",
                                code="refund_not_failed")
+    if refund.gateway_operation == GatewayOperation.CHARGE:
+        raise ValidationFailed("This settlement collects an exchange's difference from the customer; it can be "
+                               "retried, not paid another way.", code="collection_cannot_fall_back")
     last = refund.gateway_attempts.order_by("-id").first()
     if last is not None and last.outcome != AttemptOutcome.DECLINED:
         # A timeout or a 5xx does not say whether the money went out; paying another way could pay twice.

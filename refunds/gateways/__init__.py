@@ -4,6 +4,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from refunds.gateways.base import (
+    GatewayCharge,
     GatewayDeclined,
     GatewayError,
     GatewayRefund,
@@ -17,5 +18,5 @@ def get_gateway() -> PaymentGateway:
     return import_string(settings.REFUNDS["GATEWAY"])(**settings.REFUNDS["GATEWAY_OPTIONS"])
 
 
-__all__ = ["GatewayDeclined", "GatewayError", "GatewayRefund", "GatewayTimeout", "GatewayUnavailable",
+__all__ = ["GatewayCharge", "GatewayDeclined", "GatewayError", "GatewayRefund", "GatewayTimeout", "GatewayUnavailable",
            "PaymentGateway", "get_gateway"]

@@ -11,8 +11,16 @@ class GatewayRefund:
     raw: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class GatewayCharge:
+    reference: str
+    amount: Decimal
+    currency: str
+    raw: dict = field(default_factory=dict)
+
+
 class GatewayError(Exception):
-    """A refund the gateway did not confirm. `transient` errors are worth retrying."""
+    """A refund (or charge) the gateway did not confirm. `transient` errors are worth retrying."""
 
     transient = True
     code = "gateway_error"
@@ -47,3 +55,7 @@ class PaymentGateway(Protocol):
 
     def refund(self, *, charge_ref: str, amount: Decimal, currency: str, idempotency_key: str) -> GatewayRefund:
         """Refund `amount` of the charge. The same key always means the same single refund."""
+
+    def charge(self, *, charge_ref: str, amount: Decimal, currency: str, idempotency_key: str) -> GatewayCharge:
+        """Charge `amount` more to the payment method behind the charge `charge_ref` (a merchant-initiated
+        charge, e.g. an exchange's difference). The same key always means the same single charge."""

@@ -2,8 +2,10 @@
 
 It keeps its own books (SandboxRefund) so it remembers idempotency keys across processes:
 the same key returns the first refund, never a second one. It refuses a partial refund of a
-charge older than `partial_refund_max_age_days`, and refunds beyond what was charged. Faults
-can be scripted for the next calls — what a chaos test or a demo needs:
+charge older than `partial_refund_max_age_days`, and refunds beyond what was charged. Charges
+(an exchange's difference, on the payment method of an earlier charge) are kept the same way
+(SandboxCharge). Faults can be scripted for the next calls, refunds and charges alike — what a
+chaos test or a demo needs:
 
     SandboxGateway.script("timeout_after_commit", "unavailable")
 
@@ -25,6 +27,7 @@ from django.utils import timezone
 
 from refunds.gateways.base import (
     CHARGE_TOO_OLD,
+    GatewayCharge,
     GatewayDeclined,
     GatewayRefund,
     GatewayTimeout,
@@ -55,6 +58,40 @@ class SandboxGateway:
     def _next_fault(cls) -> str:
         with cls._script_lock:
             return cls._script.popleft() if cls._script else ""
+
+    def charge(self, *, charge_ref: str, amount: Decimal, currency: str, idempotency_key: str) -> GatewayCharge:
+        from orders.models import Payment
+        from refunds.models import SandboxCharge
+
+        fault = self._next_fault()
+        if fault.startswith("slow:") or self.latency_ms:
+            time.sleep((self.latency_ms + (int(fault.split(":")[1]) if fault.startswith("slow:") else 0)) / 1000)
+        if fault == "timeout_before":
+            raise GatewayTimeout("The gateway did not answer in time.")
+        if fault == "unavailable":
+            raise GatewayUnavailable("503 Service Unavailable", raw={"status": 503})
+        if fault == "decline" and not SandboxCharge.objects.filter(idempotency_key=idempotency_key).exists():
+            raise GatewayDeclined("The issuer declined the charge.", code="charge_declined")
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"sandbox:{charge_ref}"])
+            existing = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is None:
+                payment = Payment.objects.filter(charge_reference=charge_ref).first()
+                if payment is None:
+                    raise GatewayDeclined(f"No such charge {charge_ref}.", code="charge_not_found")
+                if payment.currency != currency:
+                    raise GatewayDeclined("Currency does not match the charge.", code="currency_mismatch")
+                existing = SandboxCharge.objects.create(
+                    idempotency_key=idempotency_key, reference="ch_" + secrets.token_hex(12),
+                    payment_reference=charge_ref, amount=amount, currency=currency)
+            elif existing.amount != amount or existing.payment_reference != charge_ref:
+                raise GatewayDeclined("Idempotency key reused with different parameters.",
+                                      code="idempotency_key_reused")
+        if fault == "timeout_after_commit":
+            raise GatewayTimeout("The gateway did not answer in time.")
+        return GatewayCharge(reference=existing.reference, amount=existing.amount, currency=existing.currency,
+                             raw={"id": existing.reference, "status": "succeeded", "amount": str(existing.amount)})
 
     def refund(self, *, charge_ref: str, amount: Decimal, currency: str, idempotency_key: str) -> GatewayRefund:
         from refunds.models import SandboxRefund
