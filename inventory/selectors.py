@@ -46,3 +46,23 @@ def lines_awaiting_stock(*, inspected_before=None) -> QuerySet:
     if inspected_before is not None:
         lines = lines.filter(latest_inspected_at__lt=inspected_before)
     return lines.order_by("pk")
+
+
+def available_to_reserve(products) -> dict[int, int]:
+    """Units of each product (by id) that an exchange can still reserve: on hand less reserved."""
+    from inventory.choices import ReservationStatus
+    from inventory.models import StockReservation
+
+    ids = [product.pk for product in products]
+    on_hand = dict(StockLevel.objects.filter(product_id__in=ids, location__code=Location.DEFAULT_CODE)
+                   .values_list("product_id", "on_hand"))
+    reserved = dict(StockReservation.objects.filter(product_id__in=ids, location__code=Location.DEFAULT_CODE,
+                                                    status=ReservationStatus.RESERVED)
+                    .values("product_id").annotate(total=Sum("quantity")).values_list("product_id", "total"))
+    return {pk: max(0, on_hand.get(pk, 0) - reserved.get(pk, 0)) for pk in ids}
+
+
+def reservations_for(return_request) -> QuerySet:
+    from inventory.models import StockReservation
+
+    return StockReservation.objects.filter(return_line__return_request=return_request).select_related("product")

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -163,3 +164,44 @@ def _customer_for(data: dict):
         user.set_unusable_password()
         user.save()
     return user
+
+
+# --- exchanges: the replacement order the OMS ships ---
+
+@dataclass(frozen=True)
+class ReplacementLine:
+    product: object
+    quantity: int
+    unit_price: Decimal
+    unit_tax: Decimal
+    line_id: str  # the OMS line id: the return line it replaces
+
+
+def replacement_external_id(rma_number: str, sequence: int = 1) -> str:
+    return f"EXC-{rma_number}" + (f"-{sequence}" if sequence > 1 else "")
+
+
+@transaction.atomic
+def replacement_order_create(*, original: Order, external_id: str, lines: list[ReplacementLine],
+                             by=None) -> tuple[Order, list[OrderLine]]:
+    """Place the order that ships an exchange's replacements, in the original order's channel, for
+    the OMS to pick up. Nothing is paid on it: the returned items and any difference pay for it
+    (see refunds). Placing it twice with the same external id returns the first."""
+    from django.utils import timezone
+
+    from core.transitions import save_with_history
+    from orders.choices import OrderStatus
+
+    existing = Order.objects.filter(channel_id=original.channel_id, external_id=external_id).first()
+    if existing is not None:
+        return existing, list(existing.lines.all())
+    order = Order(channel_id=original.channel_id, external_id=external_id, customer_id=original.customer_id,
+                  status=OrderStatus.PLACED, currency=original.currency, shipping_cost=Decimal(0),
+                  shipping_country=original.shipping_country, placed_at=timezone.now())
+    save_with_history(order, by=by, reason=f"replacement order for the exchange of {original}")
+    rows = OrderLine.objects.bulk_create([
+        OrderLine(order=order, external_id=line.line_id, product=line.product, quantity_ordered=line.quantity,
+                  unit_price=line.unit_price, unit_tax=line.unit_tax)
+        for line in lines
+    ])
+    return order, rows

@@ -12,7 +12,9 @@ from returns.choices import ReturnStatus
 RETURN_EVENTS = [f"return.{status}" for status in ReturnStatus.values]
 # A refund is created pending, which `return.refund_pending` already announces.
 REFUND_EVENTS = [f"refund.{status}" for status in RefundStatus.values if status != RefundStatus.PENDING]
-EVENT_TYPES = RETURN_EVENTS + REFUND_EVENTS
+# An exchange's replacement order was placed: the OMS picks it up and ships it.
+EXCHANGE_EVENTS = ["exchange.order_created"]
+EVENT_TYPES = RETURN_EVENTS + REFUND_EVENTS + EXCHANGE_EVENTS
 
 
 def refund_data(refund) -> dict:
@@ -45,4 +47,22 @@ def return_data(return_request, *, refund=None) -> dict:
         "carrier": return_request.carrier or None,
         "tracking_number": return_request.tracking_number or None,
         "refund": refund_data(refund) if refund else None,
+    }
+
+
+def replacement_order_data(order, return_request) -> dict:
+    """The replacement order to ship: its OMS ids, and per line what to send at what price."""
+    return {
+        "order_id": order.pk,
+        "order_external_id": order.external_id,
+        "status": order.status,
+        "currency": order.currency,
+        "rma_number": return_request.rma_number,
+        "original_order_external_id": return_request.order.external_id,
+        "lines": [
+            {"line_id": line.external_id, "sku": line.product.sku, "quantity": line.quantity_ordered,
+             "unit_price": str(round_money(line.unit_price, order.currency)),
+             "unit_tax": str(round_money(line.unit_tax, order.currency))}
+            for line in order.lines.select_related("product")
+        ],
     }

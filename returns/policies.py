@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from orders.choices import RETURNABLE_ORDER_STATUSES
-from returns.choices import ReviewMode
+from returns.choices import Resolution, ReviewMode
 
 
 class Outcome(StrEnum):
@@ -46,11 +46,23 @@ class RequestedLine:
     quantity: object
     reason_code: object
     note: str = ""
+    resolution: object = Resolution.REFUND
+    replacement_sku: object = None
     # Resolved by the service before the line rules run:
     order_line: object = None
     reason: object = None
     policy: object = None
     returnable_quantity: int = 0
+    replacement: object = None  # the product to send, for an exchange
+    replacement_terms: tuple | None = None  # (price, tax) per unit, None when it cannot be offered
+    replacement_in_stock: bool = True
+
+    @property
+    def replacement_dearer(self) -> bool:
+        if self.replacement_terms is None or self.order_line is None:
+            return False
+        price, tax = self.replacement_terms
+        return price + tax > self.order_line.unit_price + self.order_line.unit_tax
 
 
 @dataclass
@@ -60,12 +72,14 @@ class EligibilityContext:
     lines: list[RequestedLine]
     now: datetime
     acting_for_customer: bool  # a customer asking for themself, not staff or a partner
+    order_has_payment: bool = True
     # Filled in for the review rules:
     amount: Decimal = Decimal(0)
     fraud_score: int = 0
     customer_flagged: bool = False
     review_threshold: int = 80
     policies: list = field(default_factory=list)
+    notices: list = field(default_factory=list)  # what a quote tells the customer besides the money
 
 
 # --- request rules: stop at the first denial, later ones assume earlier ones passed ---
@@ -153,9 +167,50 @@ def quantity_available(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     return ALLOW
 
 
+def resolution_allowed(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    if line.resolution not in Resolution.values:
+        return Verdict.deny("invalid_resolution", f"Choose one of {', '.join(Resolution.values)}.")
+    allowed = line.policy.allowed_resolutions
+    if ctx.acting_for_customer and line.resolution not in allowed:
+        labels = " or ".join(Resolution(value).label.lower() for value in allowed if value in Resolution.values)
+        return Verdict.deny("resolution_not_allowed",
+                            f"{line.order_line.product.name} can be returned for {labels or 'nothing'} only.")
+    if line.resolution != Resolution.EXCHANGE and line.replacement_sku:
+        return Verdict.deny("replacement_needs_exchange", "A replacement is only chosen for an exchange.")
+    return ALLOW
+
+
+def replacement_offered(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    if line.resolution != Resolution.EXCHANGE:
+        return ALLOW
+    if line.replacement is None:
+        return Verdict.deny("replacement_not_found", f"We have no product {line.replacement_sku}.")
+    if line.replacement_terms is None:
+        return Verdict.deny("replacement_not_offered",
+                            f"{line.replacement.name} cannot be sent as a replacement for this order.")
+    return ALLOW
+
+
+def replacement_in_stock(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    if line.resolution == Resolution.EXCHANGE and not line.replacement_in_stock:
+        return Verdict.deny("replacement_out_of_stock",
+                            f"{line.replacement.name} is out of stock, so we cannot exchange this item; "
+                            "choose a refund or store credit instead.")
+    return ALLOW
+
+
+def exchange_difference_payable(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    if line.resolution == Resolution.EXCHANGE and line.replacement_dearer and not ctx.order_has_payment:
+        return Verdict.deny("exchange_needs_payment",
+                            "The replacement costs more and this order has no payment to collect the difference "
+                            "from; choose a replacement at the same price or less.")
+    return ALLOW
+
+
 # The first rules resolve what the later ones read; a line stops at its first denial.
 LINE_RULES: list[Callable[[EligibilityContext, RequestedLine], Verdict]] = [
     line_in_order, quantity_positive, reason_known, product_returnable, within_window, quantity_available,
+    resolution_allowed, replacement_offered, replacement_in_stock, exchange_difference_payable,
 ]
 
 

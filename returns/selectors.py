@@ -94,7 +94,7 @@ def returns_visible_to(user) -> QuerySet[ReturnRequest]:
     from core.actors import PartnerActor
 
     returns = ReturnRequest.objects.select_related("order", "customer", "refund").prefetch_related(
-        Prefetch("lines", ReturnLine.objects.select_related("order_line__product", "reason")))
+        Prefetch("lines", ReturnLine.objects.select_related("order_line__product", "reason", "replacement_product")))
     if isinstance(user, PartnerActor):
         return returns.filter(order__channel_id=user.channel_id)
     if user.is_staff:

@@ -29,7 +29,7 @@ from fraud.services import (
 )
 from orders.models import Order, OrderLine
 from refunds.calculations import calculate_refund
-from returns import selectors
+from returns import resolutions, selectors
 from returns.choices import (
     DISPOSITION_BY_CONDITION,
     SHIPPED_STATUSES,
@@ -37,6 +37,7 @@ from returns.choices import (
     Disposition,
     LabelStatus,
     RefundMethod,
+    Resolution,
     ReturnStatus,
 )
 from returns.models import (
@@ -106,7 +107,10 @@ def return_request_create(
     """Check eligibility under a lock on the order, create the return, score it, and authorise
     it at once unless a review rule sends it to a person.
 
-    `lines` are dicts with `order_line_id`, `quantity`, `reason` (a reason code), optional `note`.
+    `lines` are dicts with `order_line_id`, `quantity`, `reason` (a reason code), optional `note`,
+    and optional `resolution` (refund, exchange or store_credit, as the policy allows) with, for an
+    exchange, `replacement_sku` (the same product when absent). Lines worth less than their
+    policy's returnless limit stay with the customer; when every line does, nothing is shipped.
     """
     order, requested, ctx = _check_eligibility(by=by, order_id=order_id, lines=lines, refund_method=refund_method,
                                                lock=True)
@@ -118,9 +122,14 @@ def return_request_create(
     tracing.annotate({"return.rma_id": return_request.rma_number})
     ReturnLine.objects.bulk_create([
         ReturnLine(return_request=return_request, order_line=line.order_line, quantity=line.quantity,
-                   reason=line.reason, customer_note=line.note)
+                   reason=line.reason, customer_note=line.note, resolution=line.resolution,
+                   replacement_product=line.replacement if line.resolution == Resolution.EXCHANGE else None,
+                   replacement_unit_price=line.replacement_terms[0] if line.resolution == Resolution.EXCHANGE else None,
+                   replacement_unit_tax=line.replacement_terms[1] if line.resolution == Resolution.EXCHANGE else None,
+                   returnless=resolutions.is_returnless(line.order_line, line.quantity, line.policy))
         for line in requested
     ])
+    _count_resolutions([line.resolution for line in requested])
 
     ctx.amount = return_quote(return_request=return_request).net
     ctx.policies = list({line.policy.pk: line.policy for line in requested}.values())
@@ -142,21 +151,37 @@ def return_request_create(
 def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT):
     """What a return of these lines would pay, by the same rules and computation as the real thing.
 
-    Writes nothing. Conditions are not known yet, so no restocking fee is assumed.
+    Writes nothing. Conditions are not known yet, so no restocking fee is assumed. An exchange
+    whose replacement is out of stock is quoted as the refund the customer is offered instead, and
+    `notices` say so (`replacement_out_of_stock`), as they say which lines the customer keeps
+    (`returnless`).
     """
-    from refunds.selectors import refund_inputs_for_lines
+    from dataclasses import replace
 
-    order, requested, _ = _check_eligibility(by=by, order_id=order_id, lines=lines, refund_method=refund_method,
-                                             lock=False)
-    inputs = refund_inputs_for_lines(
-        order=order, store_credit=refund_method == RefundMethod.STORE_CREDIT,
-        items=[(line.index, line.order_line, line.quantity, "", line.policy.snapshot()) for line in requested])
-    return calculate_refund(**inputs)
+    from refunds.selectors import Exchange, refund_inputs_for_lines
+
+    order, requested, ctx = _check_eligibility(by=by, order_id=order_id, lines=lines, refund_method=refund_method,
+                                               lock=False, offer_refund_when_out_of_stock=True)
+    items = []
+    for line in requested:
+        exchange = Exchange(resolution=line.resolution)
+        if line.resolution == Resolution.EXCHANGE:
+            price, tax = line.replacement_terms
+            exchange = Exchange(resolution=line.resolution, quantity=line.quantity, unit_price=price, unit_tax=tax)
+        if resolutions.is_returnless(line.order_line, line.quantity, line.policy):
+            ctx.notices.append({"code": "returnless", "line": line.index,
+                                "detail": f"Keep {line.order_line.product.name}: no need to send it back."})
+        items.append((line.index, line.order_line, line.quantity, "", line.policy.snapshot(), exchange))
+    inputs = refund_inputs_for_lines(order=order, store_credit=refund_method == RefundMethod.STORE_CREDIT, items=items)
+    return replace(calculate_refund(**inputs), notices=tuple(ctx.notices))
 
 
 @tracing.traced("return.check_eligibility")
-def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool):
-    """Run every eligibility rule; raise the denials, or return what the request resolved to."""
+def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_refund_when_out_of_stock=False):
+    """Run every eligibility rule; raise the denials, or return what the request resolved to.
+
+    A quote offers a refund for an exchange out of stock (noted in `ctx.notices`) instead of
+    refusing it."""
     _require_user(by)
     now = timezone.now()
     acting_for_customer = not by.has_perm("returns.manage_returnrequest")
@@ -173,7 +198,9 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool):
 
     requested = [
         RequestedLine(index=i, order_line_id=line.get("order_line_id"), quantity=line.get("quantity"),
-                      reason_code=line.get("reason"), note=str(line.get("note") or "")[:500])
+                      reason_code=line.get("reason"), note=str(line.get("note") or "")[:500],
+                      resolution=line.get("resolution") or Resolution.REFUND,
+                      replacement_sku=line.get("replacement_sku") or None)
         for i, line in enumerate(lines or [])
     ]
     ctx = EligibilityContext(actor=by, order=order, lines=requested, now=now, acting_for_customer=acting_for_customer)
@@ -187,10 +214,16 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool):
 
     _resolve_lines(order, requested)
     tracing.annotate(_eligibility_attributes(order, requested, now))
+    ctx.order_has_payment = order.payments.exists()
     errors = ErrorList()
     for line in requested:
         for rule in LINE_RULES:
             verdict = rule(ctx, line)
+            if verdict.code == "replacement_out_of_stock" and offer_refund_when_out_of_stock:
+                ctx.notices.append({"code": verdict.code, "line": line.index, "detail": verdict.message,
+                                    "offered_resolution": Resolution.REFUND})
+                line.resolution, line.replacement, line.replacement_terms = Resolution.REFUND, None, None
+                continue
             if verdict.outcome == Outcome.DENY:
                 errors.add(verdict.code, verdict.message, field=f"lines[{line.index}]")
                 break
@@ -221,6 +254,37 @@ def _resolve_lines(order, requested: list[RequestedLine]) -> None:
         if line.order_line is not None:
             line.policy = policies[line.order_line.product.category]
             line.returnable_quantity = returnable[line.order_line.pk]
+    _resolve_replacements(order, requested)
+
+
+def _resolve_replacements(order, requested: list[RequestedLine]) -> None:
+    """For exchanges: the replacement (by SKU, else the same product), its price, and whether the
+    stock that can still be reserved covers every line that asks for it."""
+    from inventory.models import Product
+    from inventory.selectors import available_to_reserve
+
+    exchanges = [line for line in requested if line.resolution == Resolution.EXCHANGE and line.order_line is not None]
+    if not exchanges:
+        return
+    skus = {str(line.replacement_sku) for line in exchanges if line.replacement_sku}
+    by_sku = {product.sku: product for product in Product.objects.filter(sku__in=skus)}
+    for line in exchanges:
+        line.replacement = by_sku.get(str(line.replacement_sku)) if line.replacement_sku else line.order_line.product
+        if line.replacement is not None:
+            line.replacement_terms = resolutions.replacement_terms(line.order_line, line.replacement,
+                                                                   currency=order.currency)
+    left = available_to_reserve({line.replacement for line in exchanges if line.replacement is not None})
+    for line in exchanges:
+        units = line.quantity if isinstance(line.quantity, int) and not isinstance(line.quantity, bool) else 0
+        if line.replacement is not None and units > 0:
+            line.replacement_in_stock = left[line.replacement.pk] >= units
+            left[line.replacement.pk] -= units if line.replacement_in_stock else 0
+
+
+def _count_resolutions(chosen: list[str]) -> None:
+    from refunds.metrics import RMA_RESOLUTIONS
+
+    transaction.on_commit(lambda: [RMA_RESOLUTIONS.labels(resolution).inc() for resolution in chosen])
 
 
 def _policy_snapshot(requested: list[RequestedLine]) -> dict:
@@ -253,7 +317,14 @@ def return_quote(*, return_request: ReturnRequest, store_credit: bool | None = N
 # --- review ---
 
 def _authorize(return_request: ReturnRequest, *, by, reason: str) -> None:
+    """Authorised: replacements' stock is held; a return the customer keeps whole goes straight on
+    to its money, any other gets its label (and a trusted customer may get replacements now)."""
     apply_transition(return_request, "authorize", by=by, reason=reason, at=timezone.now())
+    resolutions.exchange_reserve(return_request, by=by)
+    if return_request.is_returnless:
+        resolutions.return_keep(return_request, by=None)
+        return
+    resolutions.exchange_dispatch_early(return_request, by=by)
     return_request.label_status = LabelStatus.PENDING
     save_with_history(return_request, by=by, reason="label requested")
     from returns.tasks import request_label
@@ -314,6 +385,7 @@ def return_reject(*, return_request, by, reason: str) -> ReturnRequest:
         raise ValidationFailed("Say why the return is rejected; the customer will see it.", code="reason_required")
     return_request = _lock(return_request)
     apply_transition(return_request, "reject", by=by, reason=reason, at=timezone.now(), decision=reason)
+    resolutions.exchange_release(return_request, by=by, reason="return rejected")
     fraud_return_ended(return_request=return_request)
     return return_request
 
@@ -329,6 +401,7 @@ def return_cancel(*, return_request, by, reason: str = "") -> ReturnRequest:
         raise NotFound("No such return.", code="return_not_found")
     reason = (reason or "").strip() or "Cancelled by the customer."
     apply_transition(return_request, "cancel", by=by, reason=reason, at=timezone.now(), decision=reason)
+    resolutions.exchange_release(return_request, by=by, reason="return cancelled")
     fraud_return_ended(return_request=return_request)
     return return_request
 
@@ -354,6 +427,7 @@ def return_expire(*, return_request, by=None) -> ReturnRequest:
     return_request = _lock(return_request)
     apply_transition(return_request, "expire", by=by, reason="No carrier scan within the allowed days.",
                      at=timezone.now())
+    resolutions.exchange_release(return_request, by=by, reason="return expired")
     fraud_return_expired(return_request=return_request)
     return return_request
 
@@ -388,6 +462,9 @@ def return_receive(*, return_request, by, received_quantities: dict | None = Non
         line = lines.get(key)
         if line is None:
             errors.add("line_not_in_return", "That line is not part of this return.", field=f"lines[{key}]")
+        elif line.returnless:
+            errors.add("line_kept_by_customer", "The customer keeps this line; it is not in the parcel.",
+                       field=f"lines[{key}]")
         elif isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= line.quantity:
             errors.add("invalid_received_quantity",
                        f"Received quantity must be between 0 and {line.quantity}.", field=f"lines[{key}]")
@@ -400,7 +477,8 @@ def return_receive(*, return_request, by, received_quantities: dict | None = Non
         if missing:
             short.append(line.pk)
         reason = f"received {line.received_quantity} of {line.quantity}: short shipment" if missing else "received"
-        save_with_history(line, by=by, reason=reason)
+        save_with_history(line, by=by, reason="kept by the customer (returnless)" if line.returnless else reason)
+    resolutions.exchange_dispatch(return_request, by=by, reason="parcel received")
     if short:
         logger.info("short shipment", extra={"rma": return_request.rma_number, "lines": short})
     if return_request.arrived_late:
@@ -559,6 +637,9 @@ def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
         condition = inspection.get("condition") if isinstance(inspection, dict) else None
         if line is None:
             errors.add("line_not_in_return", "That line is not part of this return.", field=field)
+        elif line.returnless:
+            errors.add("line_kept_by_customer", "The customer keeps this line: there is nothing to inspect.",
+                       field=field)
         elif condition not in Condition.values:
             errors.add("invalid_condition", f"Condition must be one of {', '.join(Condition.values)}.", field=field)
         elif line.received_quantity == 0:

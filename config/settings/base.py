@@ -210,6 +210,10 @@ RETURNS = {
     "LABEL_SCAN_DAYS": env.int("RETURNS_LABEL_SCAN_DAYS", default=14),
     # A customer whose fraud signals add up to this over all their returns is flagged: always reviewed.
     "FLAG_LIFETIME_SCORE": env.int("RETURNS_FLAG_LIFETIME_SCORE", default=200),
+    # Trusted customers (never flagged, at most this many fraud points over all their returns, at least this
+    # many orders) get an exchange's replacement at once where the policy ships before receipt.
+    "TRUSTED_MAX_LIFETIME_SCORE": env.int("RETURNS_TRUSTED_MAX_LIFETIME_SCORE", default=10),
+    "TRUSTED_MIN_ORDERS": env.int("RETURNS_TRUSTED_MIN_ORDERS", default=2),
     # A return waiting longer than this for a reviewer is late (the review queue's SLA).
     "REVIEW_SLA_HOURS": env.int("RETURNS_REVIEW_SLA_HOURS", default=24),
     # Support agents approve returns up to this amount, in the order's currency; above it a supervisor
@@ -235,6 +239,11 @@ REFUNDS = {
     "RATE_LIMIT_BURST": env.int("REFUNDS_RATE_LIMIT_BURST", default=20),
     "RATE_LIMIT_REDIS_URL": env("REFUNDS_RATE_LIMIT_REDIS_URL", default=""),
     "STORE_CREDIT_DEFAULT_BONUS_PERCENT": Decimal("5"),
+    # Goodwill a role may grant at once, in the order's currency (a user has the highest of their roles).
+    # Currencies with small units get their own table.
+    "GOODWILL_LIMITS": {role: Decimal(limit) for role, limit in env.dict(
+        "REFUNDS_GOODWILL_LIMITS", default={"Support agent": "25", "Supervisor": "250"}).items()},
+    "GOODWILL_LIMITS_BY_CURRENCY": {"JPY": {"Support agent": Decimal("4000"), "Supervisor": Decimal("40000")}},
 }
 # Outbound webhooks to partners. Local and test settings allow plain http and private addresses.
 WEBHOOKS = {

@@ -4,7 +4,7 @@ from rest_framework import serializers
 from core.api.fields import MoneyAmount
 from core.api.permissions import is_customer
 from core.api.serializers import StrictSerializer
-from returns.choices import RefundMethod
+from returns.choices import RefundMethod, Resolution
 from returns.models import ReturnLine, ReturnRequest
 
 
@@ -13,6 +13,13 @@ class ReturnLineInput(StrictSerializer):
     quantity = serializers.IntegerField(help_text="Units to return, at least 1.")
     reason = serializers.SlugField(help_text="A reason code from the managed list, e.g. `wrong_size`.")
     note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    resolution = serializers.ChoiceField(
+        choices=Resolution.choices, default=Resolution.REFUND,
+        help_text="What the customer wants for the line, as the policy allows: money back the return's way, store "
+                  "credit (with the bonus), or an exchange.")
+    replacement_sku = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, default="",
+        help_text="Exchanges: the product to send instead (another size or colour); the same product when empty.")
 
 
 class ReturnRequestInput(StrictSerializer):
@@ -42,6 +49,18 @@ class QuoteLineSerializer(serializers.Serializer):
     gross = serializers.CharField()
     restocking_fee = serializers.CharField()
     net = serializers.CharField()
+    resolution = serializers.ChoiceField(choices=Resolution.choices,
+                                         help_text="The resolution these figures are for (a refund when the "
+                                                   "replacement asked for is out of stock).")
+    replacement = serializers.CharField(help_text="Exchanges: what the replacement is worth.")
+
+
+class QuoteNoticeSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="`replacement_out_of_stock` (a refund is offered instead) or "
+                                           "`returnless` (the customer keeps the item).")
+    line = serializers.IntegerField(help_text="Index of the requested line.")
+    detail = serializers.CharField()
+    offered_resolution = serializers.CharField(required=False)
 
 
 class QuoteSerializer(serializers.Serializer):
@@ -49,20 +68,28 @@ class QuoteSerializer(serializers.Serializer):
     gross = serializers.CharField()
     restocking_fee = serializers.CharField()
     shipping_refund = serializers.CharField()
-    net = serializers.CharField()
+    net = serializers.CharField(help_text="Paid to the customer: `payment_amount` the return's way and "
+                                          "`store_credit_amount` as store credit.")
     store_credit_bonus = serializers.CharField()
+    payment_amount = serializers.CharField()
+    store_credit_amount = serializers.CharField()
+    replacement_total = serializers.CharField(help_text="What the replacements sent for exchanges are worth.")
+    charge = serializers.CharField(help_text="Collected from the customer when replacements cost more.")
     lines = QuoteLineSerializer(many=True)
+    notices = QuoteNoticeSerializer(many=True)
 
 
 class ReturnLineSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="order_line.product.sku")
     product_name = serializers.CharField(source="order_line.product.name")
     reason = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    replacement_sku = serializers.SlugRelatedField(source="replacement_product", slug_field="sku", read_only=True,
+                                                   allow_null=True)
 
     class Meta:
         model = ReturnLine
         fields = ["id", "order_line_id", "sku", "product_name", "quantity", "reason", "customer_note",
-                  "received_quantity", "condition", "disposition"]
+                  "resolution", "replacement_sku", "returnless", "received_quantity", "condition", "disposition"]
         read_only_fields = fields
 
 

@@ -26,10 +26,19 @@ REQUEST_EXAMPLE = OpenApiExample(
            "lines": [{"order_line_id": 101, "quantity": 2, "reason": "wrong_size"}]},
     request_only=True,
 )
+EXCHANGE_EXAMPLE = OpenApiExample(
+    "A shirt for the next size up",
+    value={"order_id": 42, "refund_method": "original_payment",
+           "lines": [{"order_line_id": 101, "quantity": 1, "reason": "wrong_size", "resolution": "exchange",
+                      "replacement_sku": "shirt-blue-l"}]},
+    request_only=True,
+)
 ELIGIBILITY = (
     "The return is not allowed; `errors` lists each line's reason.",
     "return_window_closed", "quantity_exceeds_returnable", "product_not_returnable", "order_not_fulfilled",
     "unknown_reason", "invalid_quantity", "no_lines", "duplicate_line", "line_not_in_order", "invalid_refund_method",
+    "resolution_not_allowed", "replacement_not_found", "replacement_not_offered", "replacement_out_of_stock",
+    "replacement_needs_exchange", "exchange_needs_payment",
 )
 TRANSITION = ("Not allowed in the return's current state.", "returnrequest_cannot_cancel",
                             "returnrequest_cannot_authorize", "returnrequest_cannot_reject")
@@ -72,8 +81,12 @@ class ReturnListCreate(ApiView):
     @extend_schema(
         operation_id="returns_create", summary="Request a return",
         description="Checks eligibility under a lock on the order, scores the return for fraud and authorises it at "
-                    "once unless it needs a reviewer (then its status is `requested`).",
-        request=ReturnRequestInput, examples=[REQUEST_EXAMPLE], parameters=[schema.IDEMPOTENCY_KEY],
+                    "once unless it needs a reviewer (then its status is `requested`). Each line may ask for a "
+                    "refund, store credit or an exchange; an exchange whose replacement is out of stock is refused "
+                    "with `replacement_out_of_stock` (ask again with a refund). When every line is worth less than "
+                    "its policy's returnless limit the customer keeps the items: the return goes straight on to its "
+                    "refund.",
+        request=ReturnRequestInput, examples=[REQUEST_EXAMPLE, EXCHANGE_EXAMPLE], parameters=[schema.IDEMPOTENCY_KEY],
         responses=schema.writes({201: ReturnSerializer, 404: schema.NOT_FOUND, 422: ELIGIBILITY}),
     )
     def post(self, request):
@@ -91,8 +104,10 @@ class ReturnQuote(ApiView):
     @extend_schema(
         operation_id="returns_quote", summary="Quote a return before requesting it",
         description="Runs the same eligibility rules and refund computation as a real request and writes nothing. "
-                    "No restocking fee is assumed: it depends on the condition found at inspection.",
-        request=ReturnRequestInput, examples=[REQUEST_EXAMPLE], parameters=[schema.IDEMPOTENCY_KEY],
+                    "No restocking fee is assumed: it depends on the condition found at inspection. An exchange "
+                    "whose replacement is out of stock is quoted as the refund offered instead, with a "
+                    "`replacement_out_of_stock` notice; lines the customer may keep carry a `returnless` notice.",
+        request=ReturnRequestInput, examples=[REQUEST_EXAMPLE, EXCHANGE_EXAMPLE], parameters=[schema.IDEMPOTENCY_KEY],
         responses=schema.writes({200: QuoteSerializer, 404: schema.NOT_FOUND, 422: ELIGIBILITY}),
     )
     def post(self, request):
