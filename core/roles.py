@@ -10,11 +10,13 @@ from django.apps import apps as global_apps
 
 ROLE_PERMISSIONS = {
     "Support agent": [
+        "refunds.grant_goodwill", "refunds.view_goodwillcredit",
         "returns.view_returnrequest", "returns.review_returnrequest", "returns.manage_returnrequest",
         "returns.view_unmatchedparcel", "returns.view_returnreason", "returns.view_returnpolicy",
         "orders.view_order", "refunds.view_refund", "refunds.view_refundattempt", "fraud.view_fraudsignal",
     ],
     "Supervisor": [
+        "refunds.grant_goodwill", "refunds.view_goodwillcredit", "inventory.view_stockreservation",
         "returns.view_returnrequest", "returns.review_returnrequest", "returns.manage_returnrequest",
         "returns.approve_any_amount", "returns.release_fraud_hold",
         "returns.inspect_returnrequest", "returns.receive_returnrequest", "returns.correct_inspection",
@@ -26,11 +28,13 @@ ROLE_PERMISSIONS = {
         "fraud.view_customerriskprofile", "fraud.change_customerriskprofile",
     ],
     "Finance": [
+        "refunds.view_goodwillcredit",
         "refunds.view_refund", "refunds.manage_refund", "refunds.view_journalentry", "refunds.view_account",
         "refunds.view_refundattempt", "returns.view_returnrequest", "orders.view_order",
         "fraud.view_fraudsignal",
     ],
     "Warehouse": [
+        "inventory.view_stockreservation",
         "returns.view_returnrequest", "returns.receive_returnrequest", "returns.inspect_returnrequest",
         "returns.view_unmatchedparcel", "returns.view_inboundevent", "inventory.view_product",
         "inventory.view_stocklevel", "inventory.view_stockmovement",

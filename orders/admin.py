@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from orders.models import LoyaltyReversal, Order, OrderLine, Payment, SalesChannel
@@ -20,6 +22,15 @@ class OrderAdmin(SimpleHistoryAdmin):
     list_filter = ("status", "channel", "currency")
     search_fields = ("external_id", "customer__email", "customer__username")
     inlines = [OrderLineInline, PaymentInline]
+    readonly_fields = ("goodwill",)
+
+    @admin.display(description="goodwill")
+    def goodwill(self, order: Order) -> str:
+        """A supervisor's gesture for this order (e.g. it arrived damaged): credit, or a full refund."""
+        if order.pk is None:
+            return "—"
+        url = reverse("admin:refunds_goodwillcredit_add") + f"?order={order.pk}"
+        return format_html('<a href="{}">Grant goodwill…</a>', url)
 
 
 admin.site.register(SalesChannel)

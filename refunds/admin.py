@@ -182,3 +182,6 @@ class JournalEntryAdmin(admin.ModelAdmin):
 class AccountAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "kind")
     search_fields = ("code", "name")
+
+
+from refunds import goodwill_admin  # noqa: E402, F401 - registers goodwill's admin (its own module)
