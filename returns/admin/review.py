@@ -35,6 +35,7 @@ from returns.admin.filters import (
     WaitingBecauseFilter,
 )
 from returns.admin.forms import CorrectInspectionForm, ReasonForm
+from returns.admin.resolutions import line_resolution, line_resolution_view
 from returns.choices import LabelStatus, ReturnStatus
 from returns.models import ReturnLine, ReturnRequest
 
@@ -112,13 +113,14 @@ class ReturnLineInline(admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
-    fields = ("product", "quantity", "received_quantity", "reason", "customer_note", "condition", "disposition",
-              "inspection_notes")
+    fields = ("product", "quantity", "received_quantity", "reason", line_resolution, "customer_note", "condition",
+              "disposition", "inspection_notes")
     readonly_fields = (*fields, "correct")
     verbose_name_plural = "lines"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("return_request", "order_line__product", "reason")
+        return super().get_queryset(request).select_related("return_request", "order_line__product", "reason",
+                                                            "replacement_product")
 
     def get_fields(self, request, obj=None):
         if request.user.has_perm("returns.correct_inspection"):
@@ -338,6 +340,10 @@ class ReturnRequestAdmin(admin.ModelAdmin):
                  name="returns_returnrequest_label"),
             path("<path:object_id>/lines/<int:line_id>/correct/", self.admin_site.admin_view(self.correct_view),
                  name="returns_returnrequest_correct_inspection"),
+            path("<path:object_id>/lines/<int:line_id>/resolution/",
+                 self.admin_site.admin_view(lambda request, object_id, line_id: line_resolution_view(
+                     self, request, object_id, line_id)),
+                 name="returns_returnrequest_line_resolution"),
         ]
         return urls + super().get_urls()
 
