@@ -9,14 +9,24 @@ import uuid
 from django import forms
 
 from core.errors import DomainError
-from returns.choices import RefundMethod
+from returns.choices import RefundMethod, Resolution
 
 REFUND_METHOD_CHOICES = [
     (RefundMethod.ORIGINAL_PAYMENT, "Refund to my original payment method"),
     (RefundMethod.STORE_CREDIT, "Store credit"),
 ]
+# What the customer may ask for per item; the policy may narrow it (the service says so on the row).
+# An exchange in the portal is for the same item; another size or colour is the API's `replacement_sku`.
+RESOLUTION_CHOICES = [
+    (Resolution.REFUND, "Money back"),
+    (Resolution.STORE_CREDIT, "Store credit, with any bonus"),
+    (Resolution.EXCHANGE, "A replacement of the same item"),
+]
 # Which field of a row a line violation concerns, by its code; the rest go on the row itself.
 LINE_FIELD_BY_CODE = {
+    "resolution_not_allowed": "resolution",
+    "replacement_out_of_stock": "resolution",
+    "exchange_needs_payment": "resolution",
     "invalid_quantity": "quantity",
     "quantity_exceeds_returnable": "quantity",
     "unknown_reason": "reason",
@@ -30,6 +40,8 @@ class ReturnLineForm(forms.Form):
     quantity = forms.IntegerField(required=False, min_value=1,
                                   error_messages={"invalid": "Enter the number of items as a whole number."})
     reason = forms.ChoiceField(required=False)
+    resolution = forms.ChoiceField(required=False, choices=RESOLUTION_CHOICES, initial=Resolution.REFUND,
+                                   label="What you would like")
 
     def __init__(self, *args, line: dict, reasons, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,7 +63,7 @@ class ReturnLineForm(forms.Form):
     @property
     def anchor(self) -> str:
         """Where the error summary links to: the first field of the row that has an error."""
-        for name in ("quantity", "reason"):
+        for name in ("quantity", "reason", "resolution"):
             if name in self.errors:
                 return self[name].auto_id
         return self["selected"].auto_id
@@ -100,7 +112,8 @@ class ReturnWizard:
         """The selected rows as the service takes them; the index of each is its `lines[i]`."""
         self._requested = [form for form in self.line_forms if form.cleaned_data.get("selected")]
         return [{"order_line_id": form.order_line.pk, "quantity": form.cleaned_data["quantity"],
-                 "reason": form.cleaned_data["reason"]} for form in self._requested]
+                 "reason": form.cleaned_data["reason"],
+                 "resolution": form.cleaned_data.get("resolution") or Resolution.REFUND} for form in self._requested]
 
     @property
     def requested_forms(self) -> list[ReturnLineForm]:
@@ -144,7 +157,7 @@ class ReturnWizard:
         summary += [{"anchor": "items", "message": message} for message in self.items_errors]
         for form in self.line_forms:
             name = form.order_line.product.name
-            for message in [*form.non_field_errors(), *(e for f in ("selected", "quantity", "reason")
+            for message in [*form.non_field_errors(), *(e for f in ("selected", "quantity", "reason", "resolution")
                                                        for e in form.errors.get(f, []))]:
                 summary.append({"anchor": form.anchor,
                                 "message": message if name in message else f"{name}: {message}"})

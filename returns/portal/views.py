@@ -133,7 +133,9 @@ def _quote(user, order, requested: list[dict], wizard: ReturnWizard) -> dict | N
     lines = [{"product": forms[amount.key].order_line.product, "quantity": amount.quantity, "gross": amount.gross}
              for amount in to_payment.lines]
     return {"currency": to_payment.currency, "lines": lines, "gross": to_payment.gross,
-            "shipping_refund": to_payment.shipping_refund, "to_payment": to_payment.net,
+            "shipping_refund": to_payment.shipping_refund, "to_payment": to_payment.payment_amount,
+            "replacement_total": to_payment.replacement_total, "charge": to_payment.charge,
+            "notices": to_payment.notices,
             "store_credit": as_credit.store_credit_total, "store_credit_bonus": as_credit.store_credit_bonus,
             "method": wizard.refund_method}
 
