@@ -15,7 +15,6 @@ from core.money import round_money
 from core.transitions import save_with_history
 from orders.models import Order
 from refunds import ledger
-from refunds.choices import RefundStatus
 from refunds.models import GoodwillCredit, Refund
 from returns.choices import RefundMethod
 
@@ -41,9 +40,8 @@ def goodwill_headroom(order: Order) -> Decimal:
     refund, however many times staff are asked."""
     paid = sum(((line.unit_price + line.unit_tax) * line.quantity_ordered for line in order.lines.all()),
                order.shipping_cost)
-    refunded = (Refund.objects.filter(return_request__order=order).exclude(status=RefundStatus.FAILED,
-                                                                             needs_attention=True)
-                .aggregate(total=Sum("net"))["total"] or Decimal(0))
+    # Every refund of its returns counts, paid or still owed (one waiting for finance is owed too).
+    refunded = Refund.objects.filter(return_request__order=order).aggregate(total=Sum("net"))["total"] or Decimal(0)
     granted = order.goodwill_credits.aggregate(total=Sum("amount"))["total"] or Decimal(0)
     return round_money(max(Decimal(0), paid - refunded - granted), order.currency)
 

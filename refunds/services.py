@@ -240,7 +240,8 @@ def _settle(claim: Claim, *, result, error: GatewayError | None) -> ProcessResul
     apply_transition(refund, "fail", by=None, reason=f"handed to finance: {error.code}", code=error.code,
                      message=str(error), needs_attention=True)
     REFUNDS_NEEDING_ATTENTION.labels(error.code).inc()
-    logger.critical("refund needs finance", extra={"refund_id": refund.pk, "rma": refund.return_request.rma_number,
+    rma = refund.return_request.rma_number if refund.return_request_id else None  # a goodwill refund has none
+    logger.critical("refund needs finance", extra={"refund_id": refund.pk, "rma": rma,
                                                     "code": error.code, "attempts": refund.attempts})
     return ProcessResult(status=refund.status)
 

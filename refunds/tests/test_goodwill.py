@@ -105,3 +105,22 @@ def test_bad_grants_are_refused_with_a_code(amount, reason, method, code, order,
     with pytest.raises(ValidationFailed) as error:
         goodwill_grant(order=order, by=supervisor, amount=amount, method=method, reason=reason)
     assert error.value.code == code
+
+
+def test_a_declined_goodwill_refund_goes_to_finance_who_pay_it_as_store_credit(
+        order, customer, supervisor, finance, django_capture_on_commit_callbacks):
+    from refunds.services import refund_fall_back
+
+    SandboxGateway.script("decline")
+    with django_capture_on_commit_callbacks(execute=True):
+        grant = goodwill_grant(order=order, by=supervisor, amount="30.00", method="original_payment",
+                               reason="Courier left it in the rain")
+    refund = grant.refund
+    refund.refresh_from_db()
+    assert (refund.status, refund.needs_attention) == (RefundStatus.FAILED, True)
+    _books_clean()  # owed, not yet paid
+    refund_fall_back(refund=refund, by=finance, method="store_credit", reason="Card declined")
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.FALLBACK
+    assert ledger.store_credit_balance(customer, "USD") == D("30.00")
+    _books_clean()
