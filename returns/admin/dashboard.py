@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.contrib import admin
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -12,6 +13,7 @@ from returns.admin import charts
 from returns.choices import ReturnStatus
 
 WINDOWS = (7, 30, 90)
+WINDOW_CACHE_SECONDS = 60
 
 
 def dashboard_view(request):
@@ -23,9 +25,20 @@ def dashboard_view(request):
     since = (now - timedelta(days=days_back - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     days = [since.date() + timedelta(days=i) for i in range(days_back)]
 
-    slo = reporting.slo_summary(since=since, until=now)
-    per_day = reporting.returns_per_day(since=since, until=now)
-    by_day = {row["day"]: row for row in reporting.processing_by_day(since=since, until=now)}
+    # The window's aggregates read every return of the window; a minute-old answer is fine, so
+    # they are shared for a minute. The queue and failed refunds are cheap and always live.
+    key = f"backoffice:dashboard:{days_back}:{since.date().isoformat()}"
+    window = cache.get(key)
+    if window is None:
+        window = {
+            "as_of": now,
+            "slo": reporting.slo_summary(since=since, until=now),
+            "per_day": reporting.returns_per_day(since=since, until=now),
+            "by_day": {row["day"]: row for row in reporting.processing_by_day(since=since, until=now)},
+            "reasons": reporting.top_reasons(since=since, until=now),
+        }
+        cache.set(key, window, WINDOW_CACHE_SECONDS)
+    slo, per_day, by_day = window["slo"], window["per_day"], window["by_day"]
     queue = reporting.queue_health(now=now, sla=backoffice.review_sla())
     failed_count, failed = reporting.failed_refunds()
     labels = dict(ReturnStatus.choices)
@@ -47,13 +60,13 @@ def dashboard_view(request):
         "windows": WINDOWS,
         "days_back": days_back,
         "since": since,
-        "until": now,
+        "until": window["as_of"],
         "slo": slo,
         "queue": queue,
         "failed_count": failed_count,
         "failed": failed,
         "per_day_chart": charts.stacked_bars(days, per_day, order=list(ReturnStatus.values), labels=labels),
-        "reasons_chart": charts.horizontal_bars(reporting.top_reasons(since=since, until=now)),
+        "reasons_chart": charts.horizontal_bars(window["reasons"]),
         "processing_chart": processing_chart,
         "approval_meter": charts.meter(slo["approval_rate"]["rate"]),
         "refund_meter": charts.meter(slo["refund_success_rate"]["rate"],

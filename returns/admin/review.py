@@ -183,13 +183,13 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         (None, {"fields": ("rma", "status", "customer_column", "order_column", "amounts", "fraud_badge",
                            "sla_age", "waiting_because", "refund_method", "note")}),
         ("Decision", {"fields": ("decision_reason", "authorized_at", "closed_at")}),
-        ("Parcel", {"fields": ("label", "carrier", "tracking_number", "shipped_at", "received_at", "arrived_late",
+        ("Parcel", {"fields": ("label", "carrier", "tracking_number", "shipped_at", "received_at", "late",
                                "inspected_at", "inspection_fraud_score")}),
         ("Policy that applied", {"classes": ("collapse",), "fields": ("policy_snapshot",)}),
     )
     readonly_fields = ("rma", "status", "customer_column", "order_column", "amounts", "fraud_badge", "sla_age",
                        "waiting_because", "refund_method", "note", "decision_reason", "authorized_at", "closed_at",
-                       "label", "carrier", "tracking_number", "shipped_at", "received_at", "arrived_late",
+                       "label", "carrier", "tracking_number", "shipped_at", "received_at", "late",
                        "inspected_at", "inspection_fraud_score", "policy_snapshot")
 
     # --- who may do what: views for staff with the permission, changes only through the buttons ---
@@ -296,6 +296,10 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             return "—"
         return format_html_join("", "<div><strong>{}</strong>: {}</div>", (
             (backoffice.REVIEW_REASON_LABELS.get(r.get("code"), r.get("code")), r.get("detail", "")) for r in reasons))
+
+    @admin.display(description="arrived late")
+    def late(self, obj: ReturnRequest) -> str:
+        return "Yes: received after the RMA had expired" if obj.arrived_late else "No"
 
     @admin.display(description="return label")
     def label(self, obj: ReturnRequest) -> str:

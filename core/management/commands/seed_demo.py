@@ -43,8 +43,8 @@ SANDBOX_GATEWAY = "refunds.gateways.sandbox.SandboxGateway"
 # username, first name, last name, group (None: superuser), what the login is for
 STAFF = [
     ("admin", "Ada", "Admin", None, "superuser (everything)"),
-    ("agent", "Priya", "Shah", "Support agent", "support agent (review queue)"),
-    ("supervisor", "Marcus", "Lee", "Supervisor", "supervisor (reviews, policies, reasons)"),
+    ("agent", "Priya", "Shah", "Support agent", "support agent (queue; approves up to 250)"),
+    ("supervisor", "Marcus", "Lee", "Supervisor", "supervisor (any amount, fraud holds, policies)"),
     ("finance", "Dana", "Kowalski", "Finance", "finance (refunds, failed refunds, ledger)"),
     ("warehouse", "Luis", "Ortega", "Warehouse", "warehouse (receipt, inspection)"),
 ]
