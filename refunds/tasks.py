@@ -27,11 +27,16 @@ def process_refund(self, refund_id: int) -> str:
 
 @shared_task
 def sweep_stuck_refunds() -> int:
-    """Re-drive refunds that a lost message or a dead worker left behind."""
+    """Re-drive refunds that a lost message or a dead worker left behind, longest waiting first.
+
+    At most REFUNDS["SWEEP_BATCH"] a run: after a spike most pending refunds still have their message
+    in the queue, and re-driving all of them every minute would multiply the queue. (An extra message
+    is harmless — the claim lets one worker in — but it is work, and it takes a token from the bucket.)
+    """
     from refunds.selectors import refunds_due_for_sweep
 
     ids = list(refunds_due_for_sweep(pending_stale_seconds=settings.REFUNDS["PENDING_STALE_SECONDS"])
-               .values_list("pk", flat=True))
+               .order_by("updated_at").values_list("pk", flat=True)[:settings.REFUNDS["SWEEP_BATCH"]])
     for refund_id in ids:
         process_refund.delay(refund_id)
     return len(ids)

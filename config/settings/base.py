@@ -235,6 +235,8 @@ REFUNDS = {
     "BACKOFF_MAX_SECONDS": env.float("REFUNDS_BACKOFF_MAX_SECONDS", default=3600.0),
     "PROCESSING_LEASE_SECONDS": env.int("REFUNDS_PROCESSING_LEASE_SECONDS", default=300),
     "PENDING_STALE_SECONDS": env.int("REFUNDS_PENDING_STALE_SECONDS", default=120),
+    # Refunds the sweeper re-drives per run (every minute), longest waiting first.
+    "SWEEP_BATCH": env.int("REFUNDS_SWEEP_BATCH", default=500),
     "RATE_LIMIT_PER_SECOND": env.float("REFUNDS_RATE_LIMIT_PER_SECOND", default=20.0),
     "RATE_LIMIT_BURST": env.int("REFUNDS_RATE_LIMIT_BURST", default=20),
     "RATE_LIMIT_REDIS_URL": env("REFUNDS_RATE_LIMIT_REDIS_URL", default=""),
