@@ -43,6 +43,11 @@ def _y_axis(body: list[str], *, left: int, top: int, plot_h: int, width: int, to
         body.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#666">{shown}{unit}</text>')
 
 
+def _label_step(days: list) -> int:
+    """Label about ten days on the axis, whatever the window."""
+    return max(1, math.ceil(len(days) / 10))
+
+
 def _legend(body: list[str], entries: list[tuple[str, str]], *, left: int, top: int, width: int) -> None:
     """Colour keys in rows that wrap at `width`."""
     x, y = left, top
@@ -77,7 +82,7 @@ def stacked_bars(days: list[date], counts: dict[date, dict[str, int]], *, order:
             body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
                         f'fill="{STATUS_COLOURS.get(status, "#888")}"><title>{escape(day.isoformat())}: '
                         f'{n} {escape(labels.get(status, status))}</title></rect>')
-        if index % 5 == 0 or index == len(days) - 1:
+        if index % _label_step(days) == 0:
             body.append(f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle" fill="#666">'
                         f'{day.strftime("%d %b")}</text>')
     _legend(body, [(STATUS_COLOURS.get(status, "#888"), labels.get(status, status)) for status in order],
@@ -140,7 +145,7 @@ def lines_with_targets(days: list[date], series: dict[str, list[float | None]], 
                 body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colours[name]}"><title>'
                             f'{escape(day.isoformat())} {escape(name)}: {value:.1f}{unit}</title></circle>')
     for index, day in enumerate(days):
-        if index % 5 == 0 or index == len(days) - 1:
+        if index % _label_step(days) == 0:
             body.append(f'<text x="{left + index * slot:.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
                         f'fill="#666">{day.strftime("%d %b")}</text>')
     _legend(body, [(colours[name], name) for name in series], left=left, top=height - 22, width=width)
