@@ -49,9 +49,13 @@ reconcile: install
 
 # Seeds 1,000,000 orders into the configured database (embedded by default), times the fraud
 # risk-profile refresh and request scoring, then removes what it wrote. BENCH_ARGS: e.g. --keep.
+# Then the platform table (docs/performance.md): API under load, refunds through Celery and Redis,
+# a spike, the review queue and reconciliation at a million rows, in a database named `bench`.
+# PLATFORM_BENCH_ARGS: e.g. --stages ade --spike 20000.
 bench: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py fraud_bench $(BENCH_ARGS)
+	DJANGO_SETTINGS_MODULE=config.settings.bench $(BIN)/python manage.py platform_bench $(PLATFORM_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
