@@ -22,9 +22,11 @@ LOG_DIR = ROOT / "var" / "bench"
 def database_url() -> str:
     """The database this process uses, as a URL a child can use (the embedded server's socket too)."""
     db = connection.settings_dict
-    host = quote(db["HOST"] or "localhost", safe="")
-    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    host, port = db["HOST"] or "localhost", db["PORT"] or 5432
+    if host.startswith("/"):  # a socket directory: as an option, which django-environ decodes
+        return f"postgres://{quote(db['USER'])}{password}@/{db['NAME']}?host={quote(host, safe='')}&port={port}"
+    return f"postgres://{quote(db['USER'])}{password}@{host}:{port}/{db['NAME']}"
 
 
 def child_env(**extra: str) -> dict:
