@@ -210,7 +210,7 @@ def worker_output(worker) -> str:
     return worker.log.read()
 
 
-def wait_for(predicate, worker=None, timeout: float = 60.0, what: str = "the condition") -> None:
+def wait_for(predicate, worker=None, timeout: float = 120.0, what: str = "the condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

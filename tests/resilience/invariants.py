@@ -20,6 +20,7 @@ RETURN_STEPS = {
     (S.REQUESTED, S.AUTHORIZED), (S.REQUESTED, S.REJECTED), (S.REQUESTED, S.CANCELLED),
     (S.AUTHORIZED, S.CANCELLED), (S.AUTHORIZED, S.IN_TRANSIT), (S.AUTHORIZED, S.EXPIRED), (S.AUTHORIZED, S.RECEIVED),
     (S.IN_TRANSIT, S.RECEIVED), (S.EXPIRED, S.RECEIVED), (S.RECEIVED, S.INSPECTED),
+    (S.AUTHORIZED, S.INSPECTED),  # a returnless return: nothing to ship or inspect
     (S.INSPECTED, S.REFUND_PENDING), (S.INSPECTED, S.CLOSED), (S.REFUND_PENDING, S.REFUNDED), (S.REFUNDED, S.CLOSED),
 }
 REFUND_STEPS = {
@@ -49,7 +50,7 @@ def assert_money_safe() -> None:
     """No refund paid twice or more than was captured, the books balanced and reconciled, stock
     equal to its movements, every state consistent and every change of state on record."""
     problems = []
-    refunds = list(Refund.objects.select_related("return_request"))
+    refunds = list(Refund.objects.select_related("return_request", "goodwill"))
     gateway_refunds = list(SandboxRefund.objects.all())
     by_key = {row.idempotency_key: row for row in gateway_refunds}
     by_gateway = dict.fromkeys(by_key, 1)  # the gateway's books hold a key once
@@ -60,10 +61,12 @@ def assert_money_safe() -> None:
         settled = refund.status == R.COMPLETED or (refund.status == R.FALLBACK and refund.completed_at is not None)
         if settled and paid != 1:
             problems.append(f"refund {refund.pk} is {refund.status} but was paid {paid} times")
-        if refund.status == R.COMPLETED and refund.paid_method == RefundMethod.ORIGINAL_PAYMENT:
+        owes_the_card = refund.paid_method == RefundMethod.ORIGINAL_PAYMENT and refund.payment_amount > 0
+        if refund.status == R.COMPLETED and owes_the_card:
             gateway = by_key.get(str(refund.idempotency_key))
-            if gateway is None or gateway.reference != refund.gateway_reference or gateway.amount != refund.net:
-                problems.append(f"refund {refund.pk} completed without its gateway refund of {refund.net}")
+            if (gateway is None or gateway.reference != refund.gateway_reference
+                    or gateway.amount != refund.payment_amount):
+                problems.append(f"refund {refund.pk} completed without its gateway refund of {refund.payment_amount}")
     keys = {str(refund.idempotency_key) for refund in refunds}
     strays = [row.reference for key, row in by_key.items() if key not in keys]
     if strays:
@@ -83,7 +86,7 @@ def assert_money_safe() -> None:
             problems.append(f"charge {charge} refunded {total}, more than the {captured[charge]} captured")
     owed: dict[int, Decimal] = defaultdict(Decimal)
     for refund in refunds:
-        owed[refund.return_request.order_id] += refund.net
+        owed[(refund.return_request or refund.goodwill).order_id] += refund.net
     for order_id, total in owed.items():
         if total > paid_in[order_id]:
             problems.append(f"order {order_id}: refunds of {total} exceed the {paid_in[order_id]} it was paid")
