@@ -201,6 +201,9 @@ def test_a_queued_task_continues_the_trace_that_queued_it(spans):
 
     _seen.clear()
     app.conf.task_always_eager = False
+    # Another test may have closed the cached broker pool; publish through a fresh one.
+    app._pool = None
+    app.amqp._producer_pool = None
     try:
         with tracing.span("test.enqueue") as parent:
             record_trace_context.apply_async(queue=PROBE_QUEUE)
