@@ -37,7 +37,7 @@ CATEGORIES = ["apparel", "shoes", "home", "beauty", "toys", "sports"]
 # Where a return of the history stands: cumulative share up to and including each status.
 STATUS_MIX = [
     (0.03, "requested"), (0.08, "authorized"), (0.12, "in_transit"), (0.14, "received"), (0.15, "inspected"),
-    (0.16, "refund_pending"), (0.26, "refunded"), (0.80, "closed"), (0.85, "rejected"), (0.95, "cancelled"),
+    (0.16, "refund_pending"), (0.28, "refunded"), (0.80, "closed"), (0.85, "rejected"), (0.95, "cancelled"),
     (1.00, "expired"),
 ]
 # A closed return was paid when mod(id, CLOSED_PAID_EVERY) = 0; otherwise nothing was owed.
