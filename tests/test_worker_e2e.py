@@ -19,6 +19,7 @@ from returns import services
 from returns.choices import LabelStatus, ReturnStatus
 from returns.models import ReturnRequest
 from tests import factories
+from tests.celery import reset_broker_connections
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,25 +51,17 @@ def celery_worker():
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     previous = (app.conf.broker_url, app.conf.task_always_eager)
     app.conf.broker_url, app.conf.task_always_eager = REDIS_URL, False
-    _reset_connections()
+    reset_broker_connections()
     try:
         yield worker
     finally:
         app.conf.broker_url, app.conf.task_always_eager = previous
-        _reset_connections()
+        reset_broker_connections()
         worker.terminate()
         try:
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
-
-
-def _reset_connections() -> None:
-    """Make the app publish through the broker now configured, not a cached connection."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
 
 
 def _wait_for(predicate, worker, timeout=60.0):

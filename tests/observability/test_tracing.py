@@ -23,6 +23,7 @@ from returns import services
 from returns.choices import Condition, ReturnStatus, ReviewMode
 from tests import factories
 from tests.api.conftest import partner_client
+from tests.celery import reset_broker_connections
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -201,9 +202,7 @@ def test_a_queued_task_continues_the_trace_that_queued_it(spans):
 
     _seen.clear()
     app.conf.task_always_eager = False
-    # Another test may have closed the cached broker pool; publish through a fresh one.
-    app._pool = None
-    app.amqp._producer_pool = None
+    reset_broker_connections()  # another test may have closed the cached broker pool
     try:
         with tracing.span("test.enqueue") as parent:
             record_trace_context.apply_async(queue=PROBE_QUEUE)

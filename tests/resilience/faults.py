@@ -17,9 +17,9 @@ import time_machine
 from django.db import connection
 from django.test import TestCase
 from django.utils import timezone
-from kombu import pools
 
 from config.celery_app import app
+from tests.celery import reset_broker_connections
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every publish is refused
@@ -125,13 +125,6 @@ def row_locked(table: str, pk: int):
 
 
 # --- the broker ---
-
-def reset_broker_connections() -> None:
-    """Publish through the broker now configured, not a cached connection."""
-    pools.reset()  # closes every cached pool and forgets it, so the next publish connects afresh
-    app._pool = None
-    app.amqp._producer_pool = None
-
 
 @contextmanager
 def broker(url: str):
