@@ -236,8 +236,12 @@ def seed_history(scale: HistoryScale, progress: Progress) -> None:
         "return_request_id": "r.id", "customer_id": "r.customer_id", "method": "'original_payment'",
         "currency": "'USD'", "gross": "l.unit_price", "net": "l.unit_price", "idempotency_key": "gen_random_uuid()",
         "breakdown": BREAKDOWN, "gateway": "'sandbox'", "charge_reference": "'ch_' || o.external_id",
-        "status": "CASE WHEN r.status = 'refund_pending' THEN 'pending' ELSE 'completed' END",
-        "attempts": "CASE WHEN r.status = 'refund_pending' THEN 0 ELSE 1 END",
+        # A refund still owed in a year-old history is one finance must act on, not one in flight (the
+        # sweeper would re-drive a pending one): the failed-refunds queue.
+        "status": "CASE WHEN r.status = 'refund_pending' THEN 'failed' ELSE 'completed' END",
+        "needs_attention": "r.status = 'refund_pending'",
+        "failure_code": "CASE WHEN r.status = 'refund_pending' THEN 'gateway_unavailable' ELSE '' END",
+        "attempts": "CASE WHEN r.status = 'refund_pending' THEN 5 ELSE 1 END",
         "completed_at": "CASE WHEN r.status = 'refund_pending' THEN NULL ELSE r.requested_at + interval '9 days' END",
         "created_at": "%(now)s", "updated_at": "%(now)s",
     }, f"""{history_returns.replace('WHERE', f'JOIN {_table(OrderLine)} l ON l.order_id = o.id WHERE')}

@@ -11,7 +11,7 @@ from django.db import connection
 from benchmarks import seed, stages
 from benchmarks.environment import REDIS_FOUND
 
-SEED_VERSION = 2
+SEED_VERSION = 3
 STAGES = "abcde"
 
 
