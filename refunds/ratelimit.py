@@ -51,11 +51,16 @@ class RedisBucket:
 
 
 _local = LocalBucket()
+# One client (and its connection pool) per URL and process, not a new connection for every refund.
+_redis_buckets: dict[str, RedisBucket] = {}
 
 
 def take_token(credential: str) -> float:
     """Take a token for `credential`; returns 0 when granted, else seconds to wait."""
     config = settings.REFUNDS
     url = config["RATE_LIMIT_REDIS_URL"]
-    bucket = RedisBucket(url) if url else _local
+    if url:
+        bucket = _redis_buckets.get(url) or _redis_buckets.setdefault(url, RedisBucket(url))
+    else:
+        bucket = _local
     return bucket.take(credential, float(config["RATE_LIMIT_PER_SECOND"]), int(config["RATE_LIMIT_BURST"]))

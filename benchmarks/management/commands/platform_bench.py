@@ -40,6 +40,8 @@ class Command(BaseCommand):
         parser.add_argument("--refund-window", type=float, default=120.0,
                             help="Seconds (b) waits at most per latency; the rate is what was paid in that time.")
         parser.add_argument("--spike", type=int, default=100_000, help="Refunds due at once in (c).")
+        parser.add_argument("--spike-timeout", type=float, default=3 * 3600,
+                            help="Seconds (c) waits for the spike to drain before saying it did not.")
         parser.add_argument("--review-runs", type=int, default=5)
 
     def handle(self, *args, **options):
@@ -67,7 +69,7 @@ class Command(BaseCommand):
         # The spike before (b): it drains everything it starts, while (b) may leave refunds unpaid when its
         # window closes, which the spike's sweeper would then have to get through first (oldest first).
         spike = stages.spike(returns=options["spike"], pool=options["pool"], concurrency=options["concurrency"],
-                             lose_share=0.01, progress=progress,
+                             lose_share=0.01, timeout=options["spike_timeout"], progress=progress,
                              ) if "c" in wanted and redis else []
         if "b" in wanted:
             rows += stages.refund_rows(
