@@ -85,6 +85,10 @@ class Command(BaseCommand):
 
     def _fresh_database(self, options, progress, *, history: bool) -> None:
         name = connection.settings_dict["NAME"]
+        if "bench" not in name:
+            # The bench drops and recreates its database: never one that holds anything else.
+            raise CommandError(f"The bench drops and recreates its database; {name!r} is not named for a bench. "
+                               "Unset DATABASE_URL or point it at a database whose name contains 'bench'.")
         template = f"{name}_template"
         scale = seed.HistoryScale(orders=options["history_orders"], customers=options["history_customers"])
         label = f"lb-history v{SEED_VERSION} orders={scale.orders} customers={scale.customers}"
