@@ -34,6 +34,7 @@ class StockLevelAdmin(ReadOnlyAdmin):
     list_display = ("product", "location", "on_hand", "quarantined", "updated_at")
     list_filter = ("location",)
     search_fields = ("product__sku", "product__name")
+    list_select_related = ("product", "location")
 
 
 @admin.register(StockMovement)
@@ -42,4 +43,5 @@ class StockMovementAdmin(ReadOnlyAdmin):
                     "return_line", "revision")
     list_filter = ("kind", "location")
     search_fields = ("product__sku", "return_line__return_request__rma_number")
+    list_select_related = ("product", "location", "return_line__order_line__product")
     date_hierarchy = "created_at"

@@ -7,8 +7,19 @@ from orders.models import LoyaltyReversal, Order, OrderLine, Payment, SalesChann
 
 
 class OrderLineInline(admin.TabularInline):
+    """Order lines come from the shop's OMS: shown, never edited here (a product picker per row
+    would also read the whole catalogue once per line)."""
+
     model = OrderLine
     extra = 0
+    can_delete = False
+    fields = readonly_fields = ("product", "quantity_ordered", "quantity_shipped", "unit_price", "unit_tax")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
 
 
 class PaymentInline(admin.TabularInline):

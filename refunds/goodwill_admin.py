@@ -31,7 +31,7 @@ class GoodwillCreditAdmin(SimpleHistoryAdmin):
     list_display = ("created_at", "order", "customer", "amount", "currency", "method", "granted_by")
     list_filter = ("method", "currency")
     search_fields = ("order__external_id", "customer__email", "reason")
-    list_select_related = ("order", "customer", "granted_by")
+    list_select_related = ("order__channel", "customer", "granted_by")
     readonly_fields = [f.name for f in GoodwillCredit._meta.fields]
 
     def has_add_permission(self, request):
