@@ -48,9 +48,12 @@ def reconcile() -> Report:
             if total != 0:
                 report.problems.append(f"trial balance in {currency} is {total}, not zero")
 
-        # Every line of every refund's entries, in one query, summed here (cheaper than in a GROUP BY).
+        report.refunds_checked += _mark_plainly_paid()
+
+        # Every line of every other refund's entries, in one query, summed here (cheaper than in a GROUP BY).
         postings: dict[int, dict[tuple[str, str], Decimal]] = {}
-        rows = (JournalLine.objects.filter(entry__refund__isnull=False).order_by()
+        rows = (JournalLine.objects.filter(entry__refund__isnull=False)
+                .extra(where=[_NOT_PLAINLY_PAID % '"refunds_journalentry"."refund_id"']).order_by()
                 .values_list("entry__refund_id", "entry__kind", "account__code", "amount"))
         for refund_id, kind, code, amount in rows.iterator(chunk_size=20_000):
             posted = postings.setdefault(refund_id, {})
@@ -99,8 +102,66 @@ _RefundFacts = type("_RefundFacts", (namedtuple("_RefundRow", [*_REFUND_COLUMNS,
 })
 
 
+# Refunds of the commonest shape are checked wholesale in PostgreSQL: paid in full to the card, with
+# no store credit, charge, replacement or goodwill; posted on approval (sales returns, restocking fee,
+# refunds payable) and once when paid (refunds payable, gateway clearing) and nothing else; their
+# return refunded or closed. For such a refund every check of `_check_refund` reduces to the
+# comparisons below. A refund with anything else — another posting kind or account, a fallback, a
+# partial payment — is not marked and goes through `_check_refund` one by one. A change to
+# `_check_refund` that could flag a refund of this shape must be mirrored here; the test
+# `test_sql_and_python_checks_agree` corrupts such refunds every way the checks look at.
+_PLAINLY_PAID_SQL = """
+CREATE TEMPORARY TABLE reconcile_plainly_paid ON COMMIT DROP AS
+SELECT refund.id
+FROM refunds_refund refund
+JOIN returns_returnrequest rr ON rr.id = refund.return_request_id
+JOIN (
+    SELECT entry.refund_id,
+           SUM(line.amount) FILTER (WHERE entry.kind = %(approved)s AND account.code = %(payable)s) AS approved_payable,
+           SUM(line.amount) FILTER (WHERE entry.kind = %(approved)s AND account.code = %(sales)s) AS approved_sales,
+           SUM(line.amount) FILTER (WHERE entry.kind = %(approved)s AND account.code = %(fee)s) AS approved_fee,
+           SUM(line.amount) FILTER (WHERE entry.kind = %(paid)s AND account.code = %(payable)s) AS paid_payable,
+           COUNT(*) FILTER (WHERE NOT (entry.kind = %(approved)s AND account.code IN (%(payable)s, %(sales)s, %(fee)s))
+                              AND NOT (entry.kind = %(paid)s AND account.code IN (%(payable)s, %(clearing)s))
+                           ) AS other_lines
+    FROM refunds_journalline line
+    JOIN refunds_journalentry entry ON entry.id = line.entry_id
+    JOIN refunds_account account ON account.id = line.account_id
+    WHERE entry.refund_id IS NOT NULL
+    GROUP BY entry.refund_id
+) posted ON posted.refund_id = refund.id
+WHERE refund.status = %(completed)s AND refund.goodwill_id IS NULL
+  AND refund.method = %(card)s AND refund.fallback_method = ''
+  AND refund.store_credit_amount = 0 AND refund.charge_amount = 0 AND refund.replacement_total = 0
+  AND posted.other_lines = 0
+  AND posted.approved_payable = -refund.net
+  AND posted.approved_sales = refund.gross + refund.shipping_refund
+  AND COALESCE(posted.approved_fee, 0) = -refund.restocking_fee
+  AND posted.paid_payable = refund.net
+  AND rr.status IN (%(refunded)s, %(closed)s)
+"""
+_NOT_PLAINLY_PAID = "NOT EXISTS (SELECT 1 FROM reconcile_plainly_paid plain WHERE plain.id = %s)"
+
+
+def _mark_plainly_paid() -> int:
+    """Check the refunds of the commonest shape in one statement; returns how many passed. The
+    rest of reconciliation skips them (through the temporary table, dropped at commit)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS reconcile_plainly_paid")
+        cursor.execute(_PLAINLY_PAID_SQL, {
+            "approved": EntryKind.REFUND_APPROVED, "paid": EntryKind.GATEWAY_REFUND,
+            "payable": ledger.REFUNDS_PAYABLE, "sales": ledger.SALES_RETURNS, "fee": ledger.RESTOCKING_FEE_INCOME,
+            "clearing": ledger.GATEWAY_CLEARING, "completed": RefundStatus.COMPLETED,
+            "card": RefundMethod.ORIGINAL_PAYMENT, "refunded": ReturnStatus.REFUNDED, "closed": ReturnStatus.CLOSED,
+        })
+        cursor.execute("ALTER TABLE reconcile_plainly_paid ADD PRIMARY KEY (id)")
+        cursor.execute("ANALYZE reconcile_plainly_paid")
+        cursor.execute("SELECT count(*) FROM reconcile_plainly_paid")
+        return cursor.fetchone()[0]
+
+
 def _refund_facts():
-    rows = (Refund.objects.order_by("pk")
+    rows = (Refund.objects.extra(where=[_NOT_PLAINLY_PAID % '"refunds_refund"."id"']).order_by("pk")
             .values_list(*_REFUND_COLUMNS, "return_request__rma_number", "return_request__status")
             .iterator(chunk_size=10_000))
     return map(_RefundFacts._make, rows)

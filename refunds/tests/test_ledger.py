@@ -85,6 +85,16 @@ def test_reconcile_passes_on_honest_books(paid_refund, capsys):
 @pytest.mark.parametrize(("tamper", "expected"), [
     ("UPDATE refunds_refund SET net = net + 1", "approved 54.000 to pay but the refund says 55.000"),
     ("UPDATE refunds_refund SET status = 'failed'", "refunds payable is 0.000, expected -54.000"),
+    # Each column the wholesale check in SQL reads, changed, sends the refund to the one-by-one check:
+    ("UPDATE refunds_refund SET gross = gross + 1", "sales returns posting differs from gross + shipping"),
+    ("UPDATE refunds_refund SET shipping_refund = shipping_refund + 1",
+     "sales returns posting differs from gross + shipping"),
+    ("UPDATE refunds_refund SET store_credit_amount = 1",
+     "paid by original_payment but no matching store_credit_issued entry of 1"),
+    ("UPDATE refunds_refund SET method = 'cheque'", "paid by cheque but no matching cheque_issued entry of 54.000"),
+    ("UPDATE refunds_refund SET fallback_method = 'cheque'",
+     "paid by cheque but no matching cheque_issued entry of 54.000"),
+    ("UPDATE returns_returnrequest SET status = 'inspected'", "paid but its return is inspected"),
 ])
 def test_reconcile_catches_a_tampered_refund(paid_refund, tamper, expected, capsys):
     with connection.cursor() as cursor:
@@ -92,3 +102,24 @@ def test_reconcile_catches_a_tampered_refund(paid_refund, tamper, expected, caps
     with pytest.raises(CommandError, match="reconciliation failed"):
         call_command("reconcile")
     assert expected in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_a_plainly_paid_refund_is_checked_wholesale_and_counted(paid_refund):
+    from refunds.reconciliation import _mark_plainly_paid, reconcile
+
+    with transaction.atomic():
+        assert _mark_plainly_paid() == 1
+    report = reconcile()
+    assert report.ok and report.refunds_checked == 1
+
+
+@pytest.mark.django_db
+def test_a_second_payment_posted_for_a_plainly_paid_refund_is_caught(paid_refund):
+    from refunds.reconciliation import reconcile
+
+    ledger.post(kind="gateway_refund", reference=f"refund:{paid_refund.pk}:again", currency="USD", refund=paid_refund,
+                lines=[(ledger.account(ledger.REFUNDS_PAYABLE), D("54.000")),
+                       (ledger.account(ledger.GATEWAY_CLEARING), D("-54.000"))])
+    report = reconcile()
+    assert any("refunds payable is 54.000, expected 0" in problem for problem in report.problems), report.problems
