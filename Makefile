@@ -51,7 +51,8 @@ reconcile: install
 # risk-profile refresh and request scoring, then removes what it wrote. BENCH_ARGS: e.g. --keep.
 # Then the platform table (docs/performance.md): API under load, refunds through Celery and Redis,
 # a spike, the review queue and reconciliation at a million rows, in a database named `bench`.
-# PLATFORM_BENCH_ARGS: e.g. --stages ade --spike 20000.
+# PLATFORM_BENCH_ARGS: e.g. --stages ade --spike 20000. It runs in a database named `bench` on the same
+# server (BENCH_DATABASE_URL to choose another), never in the one DATABASE_URL names.
 bench: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py fraud_bench $(BENCH_ARGS)
