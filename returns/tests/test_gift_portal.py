@@ -2,6 +2,7 @@
 wrong code and a lockout for a guesser."""
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import override_settings
 from django.urls import reverse
@@ -70,7 +71,7 @@ def test_bad_input_is_shown_next_to_its_field_and_creates_nothing(client, order,
     assert not ReturnRequest.objects.exists()
 
 
-@override_settings(RETURNS={**__import__("django.conf").conf.settings.RETURNS, "GIFT_CODE_MAX_FAILURES_PER_IP": 3})
+@override_settings(RETURNS={**settings.RETURNS, "GIFT_CODE_MAX_FAILURES_PER_IP": 3})
 def test_a_wrong_code_gets_one_answer_and_a_guesser_is_locked_out(client, code):
     bodies = set()
     for guess in ("2222-3333-4444-5555", "ABCD", "ORD-10000"):

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.db import IntegrityError, transaction
 from django.test import override_settings
@@ -187,7 +188,7 @@ def test_the_purchaser_is_told_when_the_policy_says_so(order, issued, django_cap
 
 # --- guessing ---
 
-@override_settings(RETURNS={**__import__("django.conf").conf.settings.RETURNS,
+@override_settings(RETURNS={**settings.RETURNS,
                             "GIFT_CODE_MAX_FAILURES_PER_IP": 5, "GIFT_CODE_MAX_ATTEMPTS_PER_CODE": 5})
 def test_a_guesser_is_locked_out_and_even_a_valid_code_is_refused_while_locked(issued, caplog):
     _, code = issued
@@ -209,7 +210,7 @@ def test_a_guesser_is_locked_out_and_even_a_valid_code_is_refused_while_locked(i
     assert gifts.gift_receipt_verify(code=code, client_ip="198.51.100.2").pk == issued[0].pk
 
 
-@override_settings(RETURNS={**__import__("django.conf").conf.settings.RETURNS,
+@override_settings(RETURNS={**settings.RETURNS,
                             "GIFT_CODE_MAX_FAILURES_PER_IP": 100, "GIFT_CODE_MAX_ATTEMPTS_PER_CODE": 3})
 def test_one_code_tried_from_many_addresses_is_locked(issued):
     _, code = issued
