@@ -330,3 +330,19 @@ def test_finance_cannot_pay_a_gift_card_refund_another_way(order, issued, wareho
     with pytest.raises(IntegrityError), transaction.atomic():
         Refund.objects.filter(pk=refund.pk).update(store_credit_amount=refund.net)
     assert reconcile().ok
+
+
+def test_reconciliation_notices_gift_cards_that_disagree_with_the_ledger(order, issued, warehouse,
+                                                                          django_capture_on_commit_callbacks):
+    receipt = gifts.gift_receipt_verify(code=issued[1], client_ip=IP)
+    rr = gift_return(receipt, order)
+    services.return_mark_in_transit(return_request=rr)
+    services.return_receive(return_request=rr, by=warehouse)
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.inspect_all(rr, by=warehouse)
+    assert reconcile().ok
+    card = GiftCard.objects.get()
+    GiftCard.objects.filter(pk=card.pk).update(balance=card.balance - 1)  # spent without a ledger entry
+    problems = reconcile().problems
+    assert any("gift cards in USD" in problem and "gift-card liability holds 27.00" in problem
+               for problem in problems), problems
