@@ -43,3 +43,29 @@ def test_whoever_may_not_issue_gets_a_message_and_no_receipt(client, order, ware
     receipt, _ = gifts.gift_receipt_issue(by=factories.staff_user("Supervisor", username="sup"), order_id=order.pk)
     client.force_login(finance)
     assert client.get(reverse("admin:returns_giftreceipt_print", args=[receipt.pk])).status_code == 403
+
+
+def test_a_gift_returns_page_names_the_recipient_and_finance_cannot_pay_it_another_way(
+        client, order, reviewer, warehouse, finance, django_capture_on_commit_callbacks):
+    from refunds.models import Refund
+    from returns import services
+
+    receipt, _ = gifts.gift_receipt_issue(by=reviewer, order_id=order.pk)
+    rr = gifts.gift_return_create(gift_receipt=receipt, recipient_name="Grace Gift", recipient_email="g@example.net",
+                                  lines=[factories.line_request(order.lines.first(), 1)])
+    client.force_login(reviewer)
+    page = client.get(reverse("admin:returns_returnrequest_change", args=[rr.pk]))
+    assert page.status_code == 200
+    assert "Grace Gift" in page.content.decode() and "g@example.net" in page.content.decode()
+
+    services.return_mark_in_transit(return_request=rr)
+    services.return_receive(return_request=rr, by=warehouse)
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.inspect_all(rr, by=warehouse)
+    refund = Refund.objects.get(return_request=rr)
+    client.force_login(finance)
+    response = client.post(reverse("admin:refunds_refund_fall_back", args=[refund.pk]),
+                           {"method": "cheque", "reason": "customer asked"}, follow=True)
+    assert any("gift card" in str(m) for m in get_messages(response.wsgi_request))
+    refund.refresh_from_db()
+    assert refund.method == "gift_card" and refund.fallback_method == "" and not refund.cheque_number
