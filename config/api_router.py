@@ -6,7 +6,7 @@ from core.api.auth_views import CustomerToken
 from orders.api import views as orders
 from partners.api import views as webhooks
 from refunds.api import views as refunds
-from returns.api import events
+from returns.api import events, gifts
 from returns.api import views as returns
 
 app_name = "api"
@@ -14,6 +14,9 @@ urlpatterns = [
     path("auth/token", CustomerToken.as_view(), name="auth-token"),
     path("orders/<str:external_id>", orders.OrderUpsert.as_view(), name="order-upsert"),
     path("orders/<int:order_id>/returnable", orders.OrderReturnable.as_view(), name="order-returnable"),
+    path("orders/<int:order_id>/gift-receipts", gifts.GiftReceiptIssue.as_view(), name="gift-receipt-issue"),
+    path("gift-receipts/<int:receipt_id>", gifts.GiftReceiptDetail.as_view(), name="gift-receipt-detail"),
+    path("gift-receipts/<int:receipt_id>/pdf", gifts.GiftReceiptPdf.as_view(), name="gift-receipt-pdf"),
     path("returns", returns.ReturnListCreate.as_view(), name="returns"),
     path("returns/quote", returns.ReturnQuote.as_view(), name="return-quote"),
     path("returns/<str:rma>", returns.ReturnDetail.as_view(), name="return-detail"),

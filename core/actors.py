@@ -16,6 +16,7 @@ SCOPE_PERMISSIONS = {
     "carrier:write": set(),
     "finance:read": {"refunds.view_refund", "refunds.view_journalentry"},
     "webhooks:manage": set(),
+    "gift_receipts:write": {"returns.issue_giftreceipt", "orders.view_order"},
 }
 
 

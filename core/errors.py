@@ -70,6 +70,12 @@ class Conflict(DomainError):
     title = "Conflicting request"
 
 
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    http_status = 429
+    title = "Too many attempts"
+
+
 @dataclass
 class ErrorList:
     violations: list[Violation] = field(default_factory=list)

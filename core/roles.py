@@ -14,6 +14,7 @@ ROLE_PERMISSIONS = {
         "returns.view_returnrequest", "returns.review_returnrequest", "returns.manage_returnrequest",
         "returns.view_unmatchedparcel", "returns.view_returnreason", "returns.view_returnpolicy",
         "orders.view_order", "refunds.view_refund", "refunds.view_refundattempt", "fraud.view_fraudsignal",
+        "returns.issue_giftreceipt", "returns.view_giftreceipt",
     ],
     "Supervisor": [
         "refunds.grant_goodwill", "refunds.view_goodwillcredit", "inventory.view_stockreservation",
@@ -26,12 +27,13 @@ ROLE_PERMISSIONS = {
         "returns.view_returnreason", "returns.change_returnreason", "returns.add_returnreason",
         "orders.view_order", "refunds.view_refund", "refunds.view_refundattempt", "fraud.view_fraudsignal",
         "fraud.view_customerriskprofile", "fraud.change_customerriskprofile",
+        "returns.issue_giftreceipt", "returns.view_giftreceipt", "refunds.view_giftcard",
     ],
     "Finance": [
         "refunds.view_goodwillcredit",
         "refunds.view_refund", "refunds.manage_refund", "refunds.view_journalentry", "refunds.view_account",
         "refunds.view_refundattempt", "returns.view_returnrequest", "orders.view_order",
-        "fraud.view_fraudsignal",
+        "fraud.view_fraudsignal", "refunds.view_giftcard",
     ],
     "Warehouse": [
         "inventory.view_stockreservation",

@@ -8,6 +8,8 @@ class NotificationEvent(models.TextChoices):
     RETURN_REFUNDED = "return_refunded", "Return refunded"
     RETURN_REJECTED = "return_rejected", "Return rejected"
     REFUND_FALLBACK = "refund_fallback", "Refund paid another way"
+    GIFT_CARD_ISSUED = "gift_card_issued", "Gift card issued to a gift recipient"
+    GIFT_RETURNED = "gift_returned", "The purchaser told a gift was returned"
 
 
 class NotificationStatus(models.TextChoices):

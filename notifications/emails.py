@@ -11,9 +11,16 @@ from notifications.choices import NotificationEvent
 from returns.choices import LabelStatus
 
 
-def _portal_url(return_request) -> str:
+def _portal_url(return_request, event: str = "") -> str:
+    if event == NotificationEvent.GIFT_RETURNED:
+        return ""  # the recipient's status page is theirs, not the purchaser's
     try:
-        path = reverse("portal:return", args=[return_request.rma_number])
+        if return_request.gift_receipt_id is not None:
+            from returns.gifts import gift_status_token
+
+            path = reverse("portal:gift_status", args=[gift_status_token(return_request)])
+        else:
+            path = reverse("portal:return", args=[return_request.rma_number])
     except NoReverseMatch:
         return ""
     return f"{settings.SITE_URL.rstrip('/')}{path}"
@@ -33,10 +40,10 @@ def context_for(notification) -> dict:
         "event": notification.event,
         "return_request": return_request,
         "rma": return_request.rma_number,
-        "customer_name": return_request.customer.first_name or return_request.customer.get_username(),
+        "customer_name": _addressee(return_request, notification.event),
         "order_number": return_request.order.external_id,
         "lines": lines,
-        "portal_url": _portal_url(return_request),
+        "portal_url": _portal_url(return_request, notification.event),
         "decision_reason": return_request.decision_reason,
         "label_attached": notification.event == NotificationEvent.RETURN_AUTHORIZED
         and return_request.label_status == LabelStatus.ISSUED,
@@ -44,6 +51,12 @@ def context_for(notification) -> dict:
         "tracking_number": return_request.tracking_number,
         "shop_name": settings.SHOP_NAME,
     }
+    if notification.event == NotificationEvent.GIFT_CARD_ISSUED and refund is not None:
+        from refunds.services import gift_card_code
+
+        gift_card = getattr(refund, "gift_card", None)
+        context.update(gift_card=gift_card, gift_card_code=gift_card_code(gift_card) if gift_card else "",
+                       gift_card_amount=_money(gift_card.initial_amount, gift_card.currency) if gift_card else "")
     if refund is not None:
         context.update(
             refund=refund, refund_amount=_money(refund.net, refund.currency),
@@ -56,13 +69,19 @@ def context_for(notification) -> dict:
     return context
 
 
-def build_message(notification) -> EmailMultiAlternatives:
+def _addressee(return_request, event: str) -> str:
+    if return_request.gift_receipt_id is not None and event != NotificationEvent.GIFT_RETURNED:
+        return return_request.recipient_name
+    return return_request.customer.first_name or return_request.customer.get_username()
+
+
+def build_message(notification, *, recipient: str | None = None) -> EmailMultiAlternatives:
     event = notification.event
     context = context_for(notification)
     subject = " ".join(render_to_string(f"emails/{event}_subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=subject, body=render_to_string(f"emails/{event}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=[notification.return_request.customer.email],
+        from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient or notification.return_request.customer.email],
         headers={"X-RMA": notification.return_request.rma_number},
     )
     message.attach_alternative(render_to_string(f"emails/{event}.html", context), "text/html")

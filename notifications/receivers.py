@@ -18,6 +18,14 @@ RETURN_EVENTS = {
 def return_created(sender, instance, created, raw=False, **kwargs) -> None:
     if created and not raw:
         notification_record(return_request_id=instance.pk, event=NotificationEvent.RETURN_REQUESTED)
+        if instance.gift_receipt_id is not None and purchaser_told_of_gift_return(instance):
+            notification_record(return_request_id=instance.pk, event=NotificationEvent.GIFT_RETURNED)
+
+
+def purchaser_told_of_gift_return(return_request) -> bool:
+    """Only when a policy that applied to the return says so: by default a gift stays a surprise."""
+    policies = (return_request.policy_snapshot or {}).get("categories", {}).values()
+    return any(policy.get("gift_returns_notify_purchaser") for policy in policies)
 
 
 def return_transitioned(sender, instance, source, target, **kwargs) -> None:
@@ -28,7 +36,10 @@ def return_transitioned(sender, instance, source, target, **kwargs) -> None:
         # automatically): the decision's e-mail says it all.
         notification_supersede(return_request_id=instance.pk, event=NotificationEvent.RETURN_REQUESTED,
                                reason=f"Superseded: the return was {target} before it was sent.")
-    if target in RETURN_EVENTS:
+    if target == ReturnStatus.REFUNDED and instance.gift_receipt_id is not None:
+        # The recipient's "refunded" e-mail is the one that carries their gift card.
+        notification_record(return_request_id=instance.pk, event=NotificationEvent.GIFT_CARD_ISSUED)
+    elif target in RETURN_EVENTS:
         notification_record(return_request_id=instance.pk, event=RETURN_EVENTS[target])
 
 

@@ -73,13 +73,13 @@ def notification_send(*, return_request_id: int, event: str) -> str:
             return notification.status
         if event == NotificationEvent.RETURN_AUTHORIZED and return_request.label_status == LabelStatus.PENDING:
             return "waiting"  # the label is on its way; issuing it queues this again
-        recipient = return_request.customer.email
+        recipient = recipient_of(return_request, event)
         if not recipient:
             notification.status = NotificationStatus.SKIPPED
             notification.skipped_reason = "The customer has no e-mail address."
             notification.save(update_fields=["status", "skipped_reason"])
             return notification.status
-        message = build_message(notification)
+        message = build_message(notification, recipient=recipient)
         notification.attempts += 1
         notification.recipient, notification.subject = recipient, message.subject[:200]
         try:
@@ -98,6 +98,14 @@ def notification_send(*, return_request_id: int, event: str) -> str:
         raise error
     logger.info("customer e-mail sent", extra={"rma": return_request.rma_number, "event": event})
     return notification.status
+
+
+def recipient_of(return_request, event: str) -> str:
+    """Who hears about a return: its gift recipient, if it is a gift return (the purchaser only
+    hears the one e-mail a policy may ask for), else the customer."""
+    if return_request.gift_receipt_id is not None and event != NotificationEvent.GIFT_RETURNED:
+        return return_request.recipient_email
+    return return_request.customer.email
 
 
 def notifications_due(*, older_than_seconds: int):

@@ -17,6 +17,7 @@ SCOPES = {
     "carrier:write": "Post carrier tracking events",
     "finance:read": "Read refunds and the ledger",
     "webhooks:manage": "Manage webhook subscriptions",
+    "gift_receipts:write": "Issue gift receipts (their return codes) for orders of the channel",
 }
 
 

@@ -11,7 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.admin_tools import call_service, posted
 from refunds import services
 from refunds.choices import RefundStatus
-from refunds.models import Account, JournalEntry, JournalLine, Refund, RefundAttempt
+from refunds.models import Account, GiftCard, JournalEntry, JournalLine, Refund, RefundAttempt
 from returns.choices import RefundMethod
 
 
@@ -185,3 +185,24 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 from refunds import goodwill_admin  # noqa: E402, F401 - registers goodwill's admin (its own module)
+
+
+@admin.register(GiftCard)
+class GiftCardAdmin(SimpleHistoryAdmin):
+    """Gift recipients' cards: read-only here (issued by a gift return's refund, spent at checkout)."""
+
+    list_display = ("__str__", "recipient_email", "initial_amount", "balance", "currency", "refund", "created_at")
+    list_filter = ("currency",)
+    search_fields = ("recipient_email", "code_hint", "refund__return_request__rma_number")
+    fields = ("refund", "code_hint", "currency", "initial_amount", "balance", "recipient_name", "recipient_email",
+              "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

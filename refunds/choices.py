@@ -34,6 +34,7 @@ class EntryKind(models.TextChoices):
     GATEWAY_CHARGE = "gateway_charge", "Collected through the gateway"
     EXCHANGE_SETTLED = "exchange_settled", "Exchange settled, nothing to pay"
     GOODWILL_GRANTED = "goodwill_granted", "Goodwill granted"
+    GIFT_CARD_ISSUED = "gift_card_issued", "Gift card issued"
 
 
 class GatewayOperation(models.TextChoices):

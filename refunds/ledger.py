@@ -24,6 +24,7 @@ VENDOR_CLAIMS = "vendor_claims_receivable"
 EXCHANGE_SALES = "exchange_sales"
 EXCHANGE_RECEIVABLE = "exchange_receivable"
 GOODWILL_EXPENSE = "goodwill_expense"
+GIFT_CARD_LIABILITY = "gift_card_liability"
 
 CHART = {
     SALES_RETURNS: ("Sales returns (contra-revenue)", AccountKind.CONTRA_REVENUE),
@@ -38,6 +39,7 @@ CHART = {
     EXCHANGE_SALES: ("Replacement orders (exchange sales)", AccountKind.INCOME),
     EXCHANGE_RECEIVABLE: ("Exchange differences receivable", AccountKind.ASSET),
     GOODWILL_EXPENSE: ("Goodwill expense", AccountKind.EXPENSE),
+    GIFT_CARD_LIABILITY: ("Gift card liability", AccountKind.LIABILITY),
 }
 
 
@@ -159,6 +161,17 @@ def post_cheque(refund) -> JournalEntry:
         kind=EntryKind.CHEQUE_ISSUED, reference=f"refund:{refund.pk}", currency=refund.currency,
         refund=refund, return_request=refund.return_request, memo=f"Cheque {refund.cheque_number} issued",
         lines=[(account(REFUNDS_PAYABLE), refund.payment_amount), (account(CHEQUES_ISSUED), -refund.payment_amount)],
+    )
+
+
+def post_gift_card(gift_card) -> JournalEntry:
+    """A gift recipient's return paid as a gift card: owed to them now, not to the purchaser."""
+    refund = gift_card.refund
+    return post(
+        kind=EntryKind.GIFT_CARD_ISSUED, reference=f"refund:{refund.pk}", currency=gift_card.currency,
+        refund=refund, return_request=refund.return_request, memo=f"Gift card ····{gift_card.code_hint} issued",
+        lines=[(account(REFUNDS_PAYABLE), gift_card.initial_amount),
+               (account(GIFT_CARD_LIABILITY), -gift_card.initial_amount)],
     )
 
 

@@ -82,6 +82,11 @@ class Refund(ConcurrentTransitionMixin, TimeStampedModel):
                 condition=models.Q(return_request__isnull=False, goodwill__isnull=True)
                 | models.Q(return_request__isnull=True, goodwill__isnull=False),
                 name="refund_for_a_return_or_a_goodwill_grant"),
+            # A gift card is the whole refund: nothing through the gateway, nobody's store credit.
+            models.CheckConstraint(
+                condition=~models.Q(method=RefundMethod.GIFT_CARD)
+                | models.Q(charge_amount=0, store_credit_amount=0, store_credit_bonus=0, fallback_method=""),
+                name="refund_gift_card_is_whole"),
         ]
 
     def __str__(self) -> str:
@@ -216,6 +221,36 @@ class GoodwillCredit(models.Model):
 
     def __str__(self) -> str:
         return f"Goodwill {self.amount} {self.currency} on {self.order}"
+
+
+class GiftCard(TimeStampedModel):
+    """Store credit for someone who is not a customer of record: a gift recipient's return.
+
+    The code the recipient spends is derived from `nonce` (core/codes.py) and e-mailed to them;
+    the shop's storefront finds the card by `code_digest`. `balance` is what is left to spend;
+    the ledger's gift-card liability holds the same money (reconciliation proves it)."""
+
+    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="gift_card")
+    nonce = models.CharField(max_length=64, unique=True, editable=False)
+    code_digest = models.CharField(max_length=64, unique=True, editable=False)
+    code_hint = models.CharField(max_length=4, editable=False, help_text="The code's last four characters.")
+    currency = CurrencyField()
+    initial_amount = MoneyField()
+    balance = MoneyField()
+    recipient_name = models.CharField(max_length=200)
+    recipient_email = models.EmailField()
+    history = HistoricalRecords(excluded_fields=["nonce"])
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(initial_amount__gt=0), name="gift_card_amount_positive"),
+            models.CheckConstraint(condition=models.Q(balance__gte=0, balance__lte=models.F("initial_amount")),
+                                   name="gift_card_balance_within_amount"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Gift card ····{self.code_hint} ({self.balance} {self.currency})"
 
 
 # --- the ledger ---

@@ -18,6 +18,7 @@ PAID_KIND = {
     RefundMethod.ORIGINAL_PAYMENT: EntryKind.GATEWAY_REFUND,
     RefundMethod.STORE_CREDIT: EntryKind.STORE_CREDIT_ISSUED,
     RefundMethod.CHEQUE: EntryKind.CHEQUE_ISSUED,
+    RefundMethod.GIFT_CARD: EntryKind.GIFT_CARD_ISSUED,
 }
 
 
@@ -63,6 +64,7 @@ def reconcile() -> Report:
             report.refunds_checked += 1
             report.problems.extend(_check_refund(refund, postings.get(refund.pk, {})))
         report.problems.extend(_check_goodwill())
+        report.problems.extend(_check_gift_cards())
     return report
 
 
@@ -197,7 +199,7 @@ def _check_refund(refund: Refund, posted: dict[tuple[str, str], Decimal]) -> lis
     if paid:
         way = PAID_KIND[refund.paid_method]
         expected = {EntryKind.GATEWAY_REFUND: Decimal(0), EntryKind.CHEQUE_ISSUED: Decimal(0),
-                    EntryKind.STORE_CREDIT_ISSUED: refund.store_credit_amount}
+                    EntryKind.GIFT_CARD_ISSUED: Decimal(0), EntryKind.STORE_CREDIT_ISSUED: refund.store_credit_amount}
         expected[way] += refund.payment_amount
         for kind, amount in expected.items():
             if at(kind, ledger.REFUNDS_PAYABLE) != amount:
@@ -239,4 +241,32 @@ def _check_goodwill() -> list[str]:
                             f"{'has' if has_refund else 'has no'} refund")
         elif has_refund and grant.refund.net != grant.amount:
             problems.append(f"goodwill {grant.pk}: its refund pays {grant.refund.net}, granted {grant.amount}")
+    return problems
+
+
+def _check_gift_cards() -> list[str]:
+    """Each gift card was issued by one entry of its amount, and what is left on the cards is
+    what the gift-card liability holds, per currency."""
+    from refunds.models import GiftCard, JournalEntry
+
+    problems = []
+    issued = dict(JournalLine.objects.filter(entry__kind=EntryKind.GIFT_CARD_ISSUED,
+                                             account__code=ledger.GIFT_CARD_LIABILITY)
+                  .values("entry__refund_id").annotate(total=Sum("amount")).values_list("entry__refund_id", "total"))
+    balances: dict[str, Decimal] = {}
+    for card in GiftCard.objects.order_by("pk").only("pk", "refund_id", "initial_amount", "balance", "currency"):
+        if -issued.get(card.refund_id, Decimal(0)) != card.initial_amount:
+            problems.append(f"gift card {card.pk}: {-issued.get(card.refund_id, Decimal(0))} posted to the gift-card "
+                            f"liability, issued {card.initial_amount}")
+        balances[card.currency] = balances.get(card.currency, Decimal(0)) + card.balance
+    liability = (JournalLine.objects.filter(account__code=ledger.GIFT_CARD_LIABILITY).values("currency")
+                 .annotate(total=Sum("amount")).values_list("currency", "total"))
+    held = {currency: -total for currency, total in liability}
+    for currency in sorted(set(held) | set(balances)):
+        if held.get(currency, Decimal(0)) != balances.get(currency, Decimal(0)):
+            problems.append(f"gift cards in {currency}: {balances.get(currency, Decimal(0))} left on the cards but "
+                            f"the gift-card liability holds {held.get(currency, Decimal(0))}")
+    stray = JournalEntry.objects.filter(kind=EntryKind.GIFT_CARD_ISSUED, refund__gift_card__isnull=True).count()
+    if stray:
+        problems.append(f"{stray} gift-card entries have no gift card")
     return problems

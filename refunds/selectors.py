@@ -36,10 +36,13 @@ def refund_inputs_for_return(return_request, *, store_credit: bool | None = None
     if store_credit is None:
         store_credit = return_request.refund_method == RefundMethod.STORE_CREDIT
     lines = return_request.lines.select_related("order_line__product", "replacement_order_line")
-    return refund_inputs_for_lines(
+    inputs = refund_inputs_for_lines(
         order=return_request.order, store_credit=store_credit, exclude_return=return_request,
         items=[(line.pk, line.order_line, line.refundable_quantity, line.condition,
                 return_request.policy_for(line.order_line.product.category), Exchange.of(line)) for line in lines])
+    if return_request.gift_receipt_id is not None:
+        inputs["refund_shipping"] = False  # the purchaser paid the shipping; a gift card credits the items
+    return inputs
 
 
 @dataclass(frozen=True)

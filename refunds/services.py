@@ -66,6 +66,8 @@ def refund_start_for_return(*, return_request) -> Refund | None:
     payment = order.payments.order_by("captured_at").first()
     method = return_request.refund_method
     store_credit_amount = quote.store_credit_amount
+    if return_request.gift_receipt_id is not None:
+        return _start_gift_card_refund(return_request, quote)
     if method == RefundMethod.ORIGINAL_PAYMENT and payment is None:
         # Nothing to refund to: credit, never nothing.
         method, store_credit_amount = RefundMethod.STORE_CREDIT, quote.net
@@ -86,6 +88,27 @@ def refund_start_for_return(*, return_request) -> Refund | None:
     return_mark_refund_pending(return_request=return_request)
     pk = refund.pk
     transaction.on_commit(lambda: _enqueue(pk), robust=True)  # a lost message is re-driven by the sweeper
+    return refund
+
+
+def _start_gift_card_refund(return_request, quote) -> Refund:
+    """A gift return: every cent goes to the recipient's gift card. Nothing reaches the
+    purchaser's payment or store credit, whatever the return or its lines say."""
+    from returns.services import return_mark_refund_pending
+
+    if return_request.refund_method != RefundMethod.GIFT_CARD or quote.charge or quote.store_credit_amount:
+        raise ValidationFailed("A gift return is credited to a gift card only.", code="gift_return_gift_card_only")
+    refund = Refund(
+        return_request=return_request, customer=return_request.customer, method=RefundMethod.GIFT_CARD,
+        currency=quote.currency, gross=quote.gross, restocking_fee=quote.restocking_fee,
+        shipping_refund=quote.shipping_refund, net=quote.net, breakdown=quote.as_dict(),
+    )
+    save_with_history(refund, by=None, reason="gift card refund created on inspection")
+    ledger.post_refund_approved(refund)
+    _reverse_loyalty(return_request, quote)
+    return_mark_refund_pending(return_request=return_request)
+    pk = refund.pk
+    transaction.on_commit(lambda: _enqueue(pk), robust=True)
     return refund
 
 
@@ -181,6 +204,9 @@ def _claim(refund_id: int) -> Claim | None:
     reclaimed = refund.status == RefundStatus.PROCESSING
     apply_transition(refund, "start", by=None, reason="re-driven after a lapsed lease" if reclaimed else "processing",
                      lease_until=lease)
+    if refund.method == RefundMethod.GIFT_CARD:
+        _pay_by_gift_card(refund, now=now)
+        return None
     ledger.post_store_credit(refund)  # the part the customer chose as store credit is theirs at once
     if refund.method == RefundMethod.STORE_CREDIT or refund.gateway_amount <= 0:
         _pay_by_store_credit(refund, now=now)
@@ -258,6 +284,34 @@ def _pay_by_store_credit(refund: Refund, *, now) -> None:
     _finish(refund)
 
 
+def _pay_by_gift_card(refund: Refund, *, now) -> None:
+    """Issue the gift recipient's card for the whole refund; its code goes out by e-mail."""
+    from core import codes
+    from refunds.models import GiftCard
+
+    return_request = refund.return_request
+    nonce = codes.new_nonce()
+    code = codes.code_from_nonce(nonce, purpose=GIFT_CARD_PURPOSE)
+    gift_card = GiftCard(refund=refund, nonce=nonce, code_digest=codes.digest(code, purpose=GIFT_CARD_PURPOSE),
+                         code_hint=code[-4:], currency=refund.currency, initial_amount=refund.net,
+                         balance=refund.net, recipient_name=return_request.recipient_name,
+                         recipient_email=return_request.recipient_email)
+    save_with_history(gift_card, by=None, reason=f"issued for {return_request.rma_number}")
+    ledger.post_gift_card(gift_card)
+    apply_transition(refund, "complete", by=None, reason="gift card issued", at=now)
+    _finish(refund)
+
+
+GIFT_CARD_PURPOSE = "gift-card"
+
+
+def gift_card_code(gift_card) -> str:
+    """The code the recipient spends (derived again from the card's nonce; never stored)."""
+    from core import codes
+
+    return codes.code_from_nonce(gift_card.nonce, purpose=GIFT_CARD_PURPOSE)
+
+
 def _finish(refund: Refund) -> None:
     from returns.services import return_mark_refunded
 
@@ -305,6 +359,9 @@ def refund_fall_back(*, refund, by, method: str, reason: str = "") -> Refund:
     if method not in (RefundMethod.STORE_CREDIT, RefundMethod.CHEQUE):
         raise ValidationFailed("Fall back to store credit or a cheque.", code="invalid_fallback_method")
     refund = _lock(refund)
+    if refund.method == RefundMethod.GIFT_CARD:
+        raise ValidationFailed("A gift return is paid only as the recipient's gift card.",
+                               code="gift_return_gift_card_only")
     if refund.status != RefundStatus.FAILED:
         raise ValidationFailed(f"Only a failed refund can be paid another way; this one is {refund.status}.",
                                code="refund_not_failed")

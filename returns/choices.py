@@ -60,6 +60,8 @@ class RefundMethod(models.TextChoices):
     ORIGINAL_PAYMENT = "original_payment", "Original payment"
     STORE_CREDIT = "store_credit", "Store credit"
     CHEQUE = "cheque", "Cheque"
+    # A gift recipient's credit: never the purchaser's card (returns/gifts.py).
+    GIFT_CARD = "gift_card", "Gift card"
 
 
 class Resolution(models.TextChoices):

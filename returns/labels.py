@@ -28,7 +28,8 @@ def render_label_pdf(return_request) -> bytes:
     pdf.drawString(8 * mm, y, "FROM")
     pdf.setFont("Helvetica", 9)
     customer = return_request.customer
-    for line in (customer.get_full_name() or customer.get_username(), f"Order {return_request.order.external_id}"):
+    sender = return_request.recipient_name or customer.get_full_name() or customer.get_username()
+    for line in (sender, f"Order {return_request.order.external_id}"):
         y -= 4 * mm
         pdf.drawString(8 * mm, y, line)
 

@@ -59,6 +59,8 @@ class ReturnPolicy(TimeStampedModel):
     exchange_ship_before_receipt = models.BooleanField(
         default=False, help_text="Trusted customers get their replacement as soon as the return is authorised, "
                                  "not when their parcel arrives.")
+    gift_returns_notify_purchaser = models.BooleanField(
+        default=False, help_text="Tell the purchaser when a gift recipient returns an item (never how much).")
     history = HistoricalRecords()
 
     class Meta:
@@ -82,6 +84,7 @@ class ReturnPolicy(TimeStampedModel):
             "allowed_resolutions": list(self.allowed_resolutions),
             "returnless_below": None if self.returnless_below is None else str(self.returnless_below),
             "exchange_ship_before_receipt": self.exchange_ship_before_receipt,
+            "gift_returns_notify_purchaser": self.gift_returns_notify_purchaser,
         }
 
     def clean(self) -> None:
@@ -158,6 +161,11 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
     tracking_number = models.CharField(max_length=64, blank=True, db_index=True)
     label_status = models.CharField(max_length=10, choices=LabelStatus.choices, default=LabelStatus.NONE)
     trace_context = models.JSONField(default=dict, blank=True)
+    # A gift return: the purchaser stays the customer of record; the recipient is who we write to.
+    gift_receipt = models.ForeignKey("returns.GiftReceipt", on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="returns")
+    recipient_name = models.CharField(max_length=200, blank=True)
+    recipient_email = models.EmailField(blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -183,6 +191,14 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
                          name="return_authorized_at_idx"),
             models.Index(fields=["closed_at"], condition=models.Q(status=S.REJECTED),
                          name="return_rejected_at_idx"),
+        ]
+        constraints = [
+            # A gift return is credited to the recipient's gift card, never to the purchaser's payment.
+            models.CheckConstraint(
+                condition=(models.Q(gift_receipt__isnull=True) & ~models.Q(refund_method=RefundMethod.GIFT_CARD))
+                | (models.Q(gift_receipt__isnull=False, refund_method=RefundMethod.GIFT_CARD)
+                   & ~models.Q(recipient_email="")),
+                name="return_gift_credited_to_gift_card"),
         ]
 
     def __str__(self) -> str:
@@ -269,6 +285,48 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
     @property
     def needs_review(self) -> bool:
         return self.status == S.REQUESTED
+
+    @property
+    def is_gift(self) -> bool:
+        return self.gift_receipt_id is not None
+
+
+class GiftReceipt(TimeStampedModel):
+    """A gift receipt's return code, for an order or one of its lines.
+
+    The code is derived from `nonce` and the server's secret (core/codes.py) and found by its
+    keyed `code_digest`; neither reveals it. Issuing a new receipt for the same order (or line)
+    revokes the one before, so a lost receipt can be replaced."""
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="gift_receipts")
+    order_line = models.ForeignKey("orders.OrderLine", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="gift_receipts", help_text="Empty: every item of the order.")
+    nonce = models.CharField(max_length=64, unique=True, editable=False)
+    code_digest = models.CharField(max_length=64, unique=True, editable=False)
+    code_hint = models.CharField(max_length=4, editable=False, help_text="The code's last four characters.")
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+", help_text="Empty when the OMS or the system issued it.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["nonce"])
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("issue_giftreceipt", "Can issue and print gift receipts")]
+        constraints = [
+            models.UniqueConstraint(fields=["order"], condition=models.Q(revoked_at__isnull=True,
+                                                                         order_line__isnull=True),
+                                    name="gift_receipt_one_live_per_order"),
+            models.UniqueConstraint(fields=["order_line"], condition=models.Q(revoked_at__isnull=True,
+                                                                              order_line__isnull=False),
+                                    name="gift_receipt_one_live_per_line"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Gift receipt ····{self.code_hint} for {self.order}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None
 
 
 class ReturnLine(models.Model):

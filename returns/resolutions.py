@@ -202,6 +202,10 @@ def return_line_change_resolution(*, line, by, resolution: str, replacement_sku:
     if resolution not in Resolution.values:
         raise ValidationFailed(f"Resolution must be one of {', '.join(Resolution.values)}.",
                                code="invalid_resolution")
+    if return_request.is_gift and resolution != Resolution.REFUND:
+        # An exchange's difference or store credit would fall to the purchaser, not the recipient.
+        raise ValidationFailed("A gift return is credited to the recipient's gift card; it cannot be exchanged "
+                               "or turned into store credit.", code="gift_return_gift_card_only")
     if line.replacement_order_line_id is not None:
         raise Conflict("The replacement for this line is already ordered.", code="replacement_already_ordered")
 

@@ -48,7 +48,9 @@ def review_queue() -> QuerySet[ReturnRequest]:
 
 
 def returns_for_customer(customer) -> QuerySet[ReturnRequest]:
-    return ReturnRequest.objects.filter(customer=customer).select_related("order").prefetch_related("lines")
+    """A customer's own returns; a gift recipient's return of their gift is the recipient's, not theirs."""
+    return (ReturnRequest.objects.filter(customer=customer, gift_receipt__isnull=True).select_related("order")
+            .prefetch_related("lines"))
 
 
 # --- warehouse ---
@@ -99,7 +101,7 @@ def returns_visible_to(user) -> QuerySet[ReturnRequest]:
         return returns.filter(order__channel_id=user.channel_id)
     if user.is_staff:
         return returns if user.has_perm("returns.view_returnrequest") else returns.none()
-    return returns.filter(customer=user)
+    return returns.filter(customer=user, gift_receipt__isnull=True)
 
 
 def returnable_lines(order, *, now=None) -> list[dict]:
@@ -138,7 +140,8 @@ def returnable_lines(order, *, now=None) -> list[dict]:
 
 def customer_return(*, customer, rma_number: str) -> ReturnRequest | None:
     """One of the customer's own returns by RMA number, with what its page shows; None for anyone else's."""
-    return (ReturnRequest.objects.filter(customer=customer, rma_number=str(rma_number).upper())
+    return (ReturnRequest.objects.filter(customer=customer, rma_number=str(rma_number).upper(),
+                                        gift_receipt__isnull=True)
             .select_related("order", "customer", "refund")
             .prefetch_related("lines__order_line__product", "lines__reason").first())
 

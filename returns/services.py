@@ -103,6 +103,7 @@ def _outcome_attributes(return_request: ReturnRequest) -> dict:
 @transaction.atomic
 def return_request_create(
     *, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT, note: str = "",
+    gift_receipt=None, recipient_name: str = "", recipient_email: str = "",
 ) -> ReturnRequest:
     """Check eligibility under a lock on the order, create the return, score it, and authorise
     it at once unless a review rule sends it to a person.
@@ -111,13 +112,17 @@ def return_request_create(
     and optional `resolution` (refund, exchange or store_credit, as the policy allows) with, for an
     exchange, `replacement_sku` (the same product when absent). Lines worth less than their
     policy's returnless limit stay with the customer; when every line does, nothing is shipped.
+
+    A gift return (`gift_receipt`, verified by returns/gifts.py, with `by=None`) is made for the
+    purchaser's order on the recipient's behalf; it is credited to the recipient's gift card.
     """
     order, requested, ctx = _check_eligibility(by=by, order_id=order_id, lines=lines, refund_method=refund_method,
-                                               lock=True)
+                                               lock=True, gift_receipt=gift_receipt)
     tracing.annotate(links=tracing.link_to(order.trace_context, "original_order"))
     return_request = _create_with_unique_rma(
         order=order, customer=order.customer, note=(note or "")[:2000], refund_method=refund_method,
         policy_snapshot=_policy_snapshot(requested), by=by, trace_context=tracing.context_dict(),
+        gift_receipt=gift_receipt, recipient_name=recipient_name, recipient_email=recipient_email,
     )
     tracing.annotate({"return.rma_id": return_request.rma_number})
     ReturnLine.objects.bulk_create([
@@ -177,14 +182,19 @@ def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str 
 
 
 @tracing.traced("return.check_eligibility")
-def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_refund_when_out_of_stock=False):
+def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_refund_when_out_of_stock=False,
+                       gift_receipt=None):
     """Run every eligibility rule; raise the denials, or return what the request resolved to.
 
     A quote offers a refund for an exchange out of stock (noted in `ctx.notices`) instead of
-    refusing it."""
-    _require_user(by)
+    refusing it. A gift receipt stands in for the purchaser's login: its recipient is held to
+    the rules a customer is, for the receipt's order, and is credited only by gift card."""
+    if gift_receipt is not None:
+        by, order_id = None, gift_receipt.order_id
+    else:
+        _require_user(by)
     now = timezone.now()
-    acting_for_customer = not by.has_perm("returns.manage_returnrequest")
+    acting_for_customer = gift_receipt is not None or not by.has_perm("returns.manage_returnrequest")
     # The order's lines (with products) and customer are read once here and reused by every later
     # step of the request; only the order row itself is locked.
     orders = Order.objects.select_for_update(of=("self",)) if lock else Order.objects
@@ -192,9 +202,12 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
         Prefetch("lines", OrderLine.objects.select_related("product")))
     order = orders.filter(pk=order_id).first() if str(order_id).isdigit() else None
     partner_channel = channel_of(by)
-    if order is None or (acting_for_customer and order.customer_id != by.pk) or (
+    if order is None or (
+            gift_receipt is None and acting_for_customer and order.customer_id != by.pk) or (
             partner_channel is not None and order.channel_id != partner_channel):
         raise NotFound("We could not find that order on your account.", code="order_not_found")
+    if gift_receipt is not None:
+        by = order.customer  # the receipt is the purchaser's consent: the rules see the return as theirs
 
     requested = [
         RequestedLine(index=i, order_line_id=line.get("order_line_id"), quantity=line.get("quantity"),
@@ -208,7 +221,10 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
         verdict = rule(ctx)
         if verdict.outcome == Outcome.DENY:
             raise ValidationFailed(verdict.message, code=verdict.code)
-    if refund_method not in CUSTOMER_REFUND_METHODS:
+    if gift_receipt is not None and refund_method != RefundMethod.GIFT_CARD:
+        raise ValidationFailed("A gift return is credited to the recipient's gift card.",
+                               code="gift_return_gift_card_only")
+    if gift_receipt is None and refund_method not in CUSTOMER_REFUND_METHODS:
         raise ValidationFailed("Choose a refund to the original payment or store credit.",
                                code="invalid_refund_method")
 

@@ -84,6 +84,14 @@ def test_seed_demo_builds_every_state_and_runs_once(django_capture_on_commit_cal
     rejected = ReturnRequest.objects.get(status=ReturnStatus.REJECTED)
     assert rejected.history.filter(status=ReturnStatus.REJECTED).get().history_user.username == "agent"
 
+    # A gift receipt for W-10421's jacket: its code, printed once, opens it.
+    from returns.gifts import gift_receipt_verify
+
+    code = output.split("with the code ")[1].split()[0]
+    receipt = gift_receipt_verify(code=code, client_ip="127.0.0.1")
+    assert receipt.order.external_id == "W-10421" and receipt.order_line.product.sku == "APP-JKT-RAIN-L"
+    assert "/gift/" in output
+
     # The books balance in every currency.
     balance = JournalLine.objects.values("currency").annotate(total=Sum("amount")).order_by("currency")
     assert {row["currency"]: row["total"] for row in balance} == {"EUR": 0, "JPY": 0, "USD": 0}

@@ -223,6 +223,10 @@ RETURNS = {
         currency: Decimal(limit) for currency, limit in
         env.dict("RETURNS_AGENT_APPROVAL_LIMIT_BY_CURRENCY", default={"JPY": "40000", "KRW": "350000"}).items()
     },
+    # Gift-return codes: wrong codes from one address, and attempts at one code, before a lockout.
+    "GIFT_CODE_MAX_FAILURES_PER_IP": env.int("RETURNS_GIFT_CODE_MAX_FAILURES_PER_IP", default=10),
+    "GIFT_CODE_MAX_ATTEMPTS_PER_CODE": env.int("RETURNS_GIFT_CODE_MAX_ATTEMPTS_PER_CODE", default=10),
+    "GIFT_CODE_LOCKOUT_SECONDS": env.int("RETURNS_GIFT_CODE_LOCKOUT_SECONDS", default=900),
 }
 REFUNDS = {
     "GATEWAY": env("REFUNDS_GATEWAY", default="refunds.gateways.sandbox.SandboxGateway"),

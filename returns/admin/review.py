@@ -192,6 +192,17 @@ class ReturnRequestAdmin(admin.ModelAdmin):
                        "label", "carrier", "tracking_number", "shipped_at", "received_at", "late",
                        "inspected_at", "inspection_fraud_score", "policy_snapshot")
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.is_gift:
+            # Who returns it and how to reach them; the customer above is the purchaser.
+            fieldsets = (*fieldsets, ("Gift return (credited to the recipient's gift card)",
+                                      {"fields": ("gift_receipt", "recipient_name", "recipient_email")}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "gift_receipt", "recipient_name", "recipient_email")
+
     # --- who may do what: views for staff with the permission, changes only through the buttons ---
 
     def has_add_permission(self, request):

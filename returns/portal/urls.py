@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from returns.portal import views
+from returns.portal import gifts, views
 
 app_name = "portal"
 
@@ -17,4 +17,8 @@ urlpatterns = [
     path("returns/<str:rma>/confirmation/", views.return_confirmation, name="confirmation"),
     path("returns/<str:rma>/label.pdf", views.return_label, name="label"),
     path("returns/<str:rma>/cancel/", views.return_cancel, name="cancel"),
+    path("gift/", gifts.gift_start, name="gift_start"),
+    path("gift/items/", gifts.gift_items, name="gift_items"),
+    path("gift/status/<str:token>/", gifts.gift_status, name="gift_status"),
+    path("gift/status/<str:token>/label.pdf", gifts.gift_label, name="gift_label"),
 ]

@@ -180,8 +180,10 @@ class Command(BaseCommand):
             self._catalogue()
             self._orders()
             self._returns()
+            self._gift_receipt()
         self._summary()
         self._logins()
+        self._gift_code()
 
     def _say(self, message: str) -> None:
         self.stdout.write(message)
@@ -461,6 +463,16 @@ class Command(BaseCommand):
         self._receive(rr)
         return self._inspect(rr, Condition.NEW)
 
+    def _gift_receipt(self) -> None:
+        """Alice's rain jacket was a present: the agent prints a gift receipt its recipient can return it with."""
+        from returns.gifts import gift_receipt_issue
+
+        order = self.orders["W-10421"]
+        jacket = order.lines.get(product__sku="APP-JKT-RAIN-L")
+        self.gift_receipt, self.gift_code = gift_receipt_issue(by=self.users["agent"], order_id=order.pk,
+                                                               order_line_id=jacket.pk)
+        self._say("Gift receipt: W-10421's rain jacket, issued by the agent (the code is printed below).")
+
     # --- what was made ---
 
     def _summary(self) -> None:
@@ -481,3 +493,9 @@ class Command(BaseCommand):
         self._say(f"  {'login':<11}{'role':<43}url")
         for username, role, url in rows:
             self._say(f"  {username:<11}{role:<43}{url}")
+
+    def _gift_code(self) -> None:
+        base = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+        self._say("")
+        self._say(f"Demo gift return: open {base}/gift/ with the code {self.gift_code} "
+                  "(W-10421's rain jacket; no login needed).")
