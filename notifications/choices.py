@@ -8,6 +8,7 @@ class NotificationEvent(models.TextChoices):
     RETURN_REFUNDED = "return_refunded", "Return refunded"
     RETURN_REJECTED = "return_rejected", "Return rejected"
     REFUND_FALLBACK = "refund_fallback", "Refund paid another way"
+    REPLACEMENT_CHARGED = "replacement_charged", "Replacement kept without the return: charged"
 
 
 class NotificationStatus(models.TextChoices):

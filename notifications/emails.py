@@ -58,6 +58,7 @@ def context_for(notification) -> dict:
             store_credit_bonus=_money(refund.store_credit_bonus, refund.currency) if refund.store_credit_bonus
             else "",
             fallback_method=refund.fallback_method,
+            charge_amount=_money(refund.charge_amount, refund.currency), charge_to_card=bool(refund.charge_reference),
         )
     return context
 

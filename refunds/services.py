@@ -57,6 +57,13 @@ def refund_start_for_return(*, return_request) -> Refund | None:
     """
     from returns.services import return_close, return_mark_refund_pending
 
+    if Refund.objects.filter(return_request=return_request, kept_replacement=True).exists():
+        # A late parcel on a return that ended without it, whose early replacement is already being
+        # charged: the return cannot hold a second settlement, so finance settles it by hand.
+        return_close(return_request=return_request, reason="Late parcel: the kept replacement is charged; "
+                                                           "finance settles what came back.")
+        logger.warning("late parcel after a kept replacement was charged", extra={"rma": return_request.rma_number})
+        return None
     quote = calculate_refund(**refund_inputs_for_return(return_request))
     if quote.net <= 0 and quote.charge <= 0:
         ledger.post_exchange_settled(return_request=return_request, quote=quote)
@@ -261,7 +268,8 @@ def _pay_by_store_credit(refund: Refund, *, now) -> None:
 def _finish(refund: Refund) -> None:
     from returns.services import return_mark_refunded
 
-    if refund.return_request_id is not None:  # a goodwill refund has no return to move on
+    # A goodwill refund has no return to move on; a kept replacement's return ended without its parcel.
+    if refund.return_request_id is not None and not refund.kept_replacement:
         return_mark_refunded(return_request_id=refund.return_request_id)
     REFUNDS_TOTAL.labels(refund.paid_method).inc()
     REFUND_AMOUNT.labels(refund.currency).observe(float(refund.net))
