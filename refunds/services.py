@@ -317,8 +317,9 @@ def refund_fall_back(*, refund, by, method: str, reason: str = "") -> Refund:
         raise ValidationFailed(f"Only a failed refund can be paid another way; this one is {refund.status}.",
                                code="refund_not_failed")
     if refund.gateway_operation == GatewayOperation.CHARGE:
-        raise ValidationFailed("This settlement collects an exchange's difference from the customer; it can be "
-                               "retried, not paid another way.", code="collection_cannot_fall_back")
+        raise ValidationFailed("This settlement collects from the customer: retry it, or settle the collection "
+                               "(from store credit, paid by other means, or written off).",
+                               code="collection_cannot_fall_back")
     last = refund.gateway_attempts.order_by("-id").first()
     if last is not None and last.outcome != AttemptOutcome.DECLINED:
         # A timeout or a 5xx does not say whether the money went out; paying another way could pay twice.

@@ -305,3 +305,14 @@ def test_two_write_offs_at_once_write_off_once(declined, finance):
     assert sum(isinstance(r, Conflict) for r in results) == 1, results
     assert JournalEntry.objects.filter(kind=EntryKind.COLLECTION_WRITTEN_OFF).count() == 1
     assert_books_clean()
+
+
+def test_finance_reads_how_a_collection_was_settled_in_the_api(declined, finance):
+    from rest_framework.test import APIClient
+
+    collection_settle(refund=declined, by=finance, method="other_means", reference="BANK-42")
+    client = APIClient()
+    client.force_authenticate(finance)
+    body = client.get(f"/api/v1/refunds/{declined.pk}").json()
+    assert (body["status"], body["collection_settlement"], body["settlement_reference"], body["charge_amount"],
+            body["kept_replacement"]) == ("fallback", "other_means", "BANK-42", "16.20", False)
