@@ -46,7 +46,9 @@ class ReturnLineForm(forms.Form):
     reason = forms.ChoiceField(required=False)
     resolution = forms.ChoiceField(required=False, choices=RESOLUTION_CHOICES, initial=Resolution.REFUND,
                                    label="What you would like")
-    replacement = forms.ChoiceField(required=False, label="Replacement")
+    # A SKU, checked by the service like the API's `replacement_sku`: one that sold out since the page
+    # was drawn is quoted as the refund offered instead, not refused as an unknown choice.
+    replacement = forms.CharField(required=False, max_length=64, label="Replacement", widget=forms.Select)
 
     def __init__(self, *args, line: dict, reasons, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,9 +57,12 @@ class ReturnLineForm(forms.Form):
         self.fields["quantity"].widget.attrs.update({"min": 1, "max": line["returnable_quantity"],
                                                      "inputmode": "numeric"})
         self.fields["reason"].choices = [("", "Choose a reason"), *((r.code, r.label) for r in reasons)]
-        self.fields["replacement"].choices = [
-            ("" if option["same"] else option["product"].sku, replacement_label(option, line["currency"]))
-            for option in line.get("replacements", [])] or [("", "The same item")]
+        choices = [("" if option["same"] else option["product"].sku, replacement_label(option, line["currency"]))
+                   for option in line.get("replacements", [])] or [("", "The same item")]
+        asked = self.data.get(self.add_prefix("replacement")) if self.is_bound else None
+        if asked and asked not in {value for value, _ in choices}:
+            choices.append((asked, f"{asked} (no longer available)"))  # keep what the customer chose in view
+        self.fields["replacement"].widget.choices = choices
 
     def clean(self):
         data = super().clean()

@@ -49,14 +49,16 @@ def _own_order(request, order_id: int):
     return get_object_or_404(order_selectors.orders_for_customer(request.user), pk=order_id)
 
 
-def _order_summary(order) -> dict:
+def _order_summary(order, *, replacements: bool = False) -> dict:
+    """The order's lines and what can be returned; with `replacements`, what each returnable line
+    may be exchanged for (the wizard's choice, not needed on the orders page)."""
     lines = selectors.returnable_lines(order)
     policies = selectors.policies_by_category({line["order_line"].product.category for line in lines})
-    replacements = selectors.replacement_options(order, [line["order_line"] for line in lines
-                                                         if line["returnable_quantity"]])
+    options = selectors.replacement_options(order, [line["order_line"] for line in lines
+                                                    if line["returnable_quantity"]]) if replacements else {}
     for line in lines:
         line["currency"] = order.currency
-        line["replacements"] = replacements.get(line["order_line"].pk, [])
+        line["replacements"] = options.get(line["order_line"].pk, [])
         line["why_not"] = _why_not(order, line)
         # The window ends at a moment of day (the delivery's time of day); the customer is shown the last
         # whole day they can return on, which is never later than that moment.
@@ -91,7 +93,7 @@ def return_start(request, order_id: int):
     error next to the field it concerns.
     """
     order = _own_order(request, order_id)
-    summary = _order_summary(order)
+    summary = _order_summary(order, replacements=True)
     wizard = ReturnWizard(lines=summary["lines"], reasons=selectors.active_reasons(),
                           data=request.POST if request.method == "POST" else None)
     quote = None

@@ -56,7 +56,7 @@ def test_a_policy_without_store_credit_says_so(client, customer, order):
 @pytest.fixture
 def swaps(shop):
     """In stock beside the blue M shirt (25.00 + 8 % tax): a blue L at the same price, a silk M dearer
-    and a basic M cheaper; a red M with no stock, a priced jacket of another category, a shirt priced
+    and a basic M cheaper; a red M with no stock, a priced laptop of another category, a shirt priced
     in euros and one with no price at all."""
     same, dearer, cheaper = variants()
     for product in (same, dearer, cheaper, shop.shirt):
@@ -68,9 +68,9 @@ def swaps(shop):
     red.save()
     euro.save()
     stock(euro, 3)
-    shop.jacket.price = Decimal("25.00")
-    shop.jacket.save()
-    stock(shop.jacket, 3)
+    shop.laptop.price = Decimal("25.00")
+    shop.laptop.save()
+    stock(shop.laptop, 3)
     return {"same": same, "dearer": dearer, "cheaper": cheaper}
 
 
@@ -91,7 +91,7 @@ def test_the_customer_picks_a_replacement_among_in_stock_variants_and_sees_the_d
         ("shirt-basic-m", "Shirt Basic M · $16.20 each, $10.80 back to you"),
         ("shirt-blue-l", "Shirt Blue L · $27.00 each, nothing to pay"),
         ("shirt-silk-m", "Shirt Silk M · $43.20 each, $16.20 more to pay"),
-    ]  # no red M (out of stock), no jacket (another category), no euro or unpriced shirt
+    ]  # no red M (out of stock), no laptop (another category), no euro or unpriced shirt
 
 
 def test_the_same_item_out_of_stock_says_so(client, customer, order, shop):
@@ -151,9 +151,15 @@ def test_a_replacement_that_sold_out_since_the_page_was_shown_offers_money_back(
     assert not ReturnRequest.objects.exists()
 
 
-def test_a_replacement_not_on_offer_is_refused_on_its_row(client, customer, order, swaps):
+@pytest.mark.parametrize(("sku", "says"), [
+    ("shirt-nowhere", "We have no product shirt-nowhere."),
+    ("shirt-euro-m", "Shirt Euro M cannot be sent as a replacement for this order."),
+])
+def test_a_replacement_not_on_offer_is_refused_on_its_row(client, customer, order, swaps, sku, says):
     client.force_login(customer)
     response = client.post(reverse("portal:return_start", args=[order.pk]),
-                           _data(order, action="submit", resolution="exchange", replacement="jacket-rain-l"))
-    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+                           _data(order, action="submit", resolution="exchange", replacement=sku))
+    html = response.content.decode()
+    assert response.status_code == 200 and says in html
+    assert f'<option value="{sku}" selected>{sku} (no longer available)</option>' in html
     assert not ReturnRequest.objects.exists()
