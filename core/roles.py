@@ -17,7 +17,8 @@ ROLE_PERMISSIONS = {
         "returns.issue_giftreceipt", "returns.view_giftreceipt",
     ],
     "Supervisor": [
-        "refunds.grant_goodwill", "refunds.view_goodwillcredit", "inventory.view_stockreservation",
+        "refunds.grant_goodwill", "refunds.settle_collection", "refunds.view_goodwillcredit",
+        "inventory.view_stockreservation",
         "returns.view_returnrequest", "returns.review_returnrequest", "returns.manage_returnrequest",
         "returns.approve_any_amount", "returns.release_fraud_hold",
         "returns.inspect_returnrequest", "returns.receive_returnrequest", "returns.correct_inspection",
@@ -31,7 +32,8 @@ ROLE_PERMISSIONS = {
     ],
     "Finance": [
         "refunds.view_goodwillcredit",
-        "refunds.view_refund", "refunds.manage_refund", "refunds.view_journalentry", "refunds.view_account",
+        "refunds.view_refund", "refunds.manage_refund", "refunds.settle_collection", "refunds.view_journalentry",
+        "refunds.view_account",
         "refunds.view_refundattempt", "returns.view_returnrequest", "orders.view_order",
         "fraud.view_fraudsignal", "refunds.view_giftcard",
     ],

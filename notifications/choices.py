@@ -10,6 +10,7 @@ class NotificationEvent(models.TextChoices):
     REFUND_FALLBACK = "refund_fallback", "Refund paid another way"
     GIFT_CARD_ISSUED = "gift_card_issued", "Gift card issued to a gift recipient"
     GIFT_RETURNED = "gift_returned", "The purchaser told a gift was returned"
+    REPLACEMENT_CHARGED = "replacement_charged", "Replacement kept without the return: charged"
 
 
 class NotificationStatus(models.TextChoices):

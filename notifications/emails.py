@@ -34,8 +34,12 @@ def context_for(notification) -> dict:
     return_request = notification.return_request
     refund = return_request.refund if return_request.has_refund() else None
     lines = [{"name": line.order_line.product.name, "quantity": line.quantity,
-              "received": line.received_quantity}
+              "received": line.received_quantity, "kept": line.returnless}
              for line in return_request.lines.select_related("order_line__product")]
+    kept_lines = [line for line in lines if line["kept"]]
+    if notification.event == NotificationEvent.RETURN_AUTHORIZED and len(kept_lines) < len(lines):
+        # The approval lists what to pack: items the customer keeps (returnless) are named apart.
+        lines = [line for line in lines if not line["kept"]]
     context = {
         "event": notification.event,
         "return_request": return_request,
@@ -44,6 +48,8 @@ def context_for(notification) -> dict:
         "order_number": return_request.order.external_id,
         "lines": lines,
         "portal_url": _portal_url(return_request, notification.event),
+        "kept_lines": kept_lines,
+        "all_kept": bool(kept_lines) and lines == kept_lines,
         "decision_reason": return_request.decision_reason,
         "label_attached": notification.event == NotificationEvent.RETURN_AUTHORIZED
         and return_request.label_status == LabelStatus.ISSUED,
@@ -65,6 +71,7 @@ def context_for(notification) -> dict:
             store_credit_bonus=_money(refund.store_credit_bonus, refund.currency) if refund.store_credit_bonus
             else "",
             fallback_method=refund.fallback_method,
+            charge_amount=_money(refund.charge_amount, refund.currency), charge_to_card=bool(refund.charge_reference),
         )
     return context
 

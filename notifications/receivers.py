@@ -44,7 +44,8 @@ def return_transitioned(sender, instance, source, target, **kwargs) -> None:
 
 
 def refund_transitioned(sender, instance, source, target, **kwargs) -> None:
-    # Only a return's refund has an e-mail of this kind (a refund may have no return, e.g. goodwill).
+    # Only a return's refund has an e-mail of this kind (a refund may have no return, e.g. goodwill),
+    # and only one that pays: a collection settled another way has nothing to tell about a payment.
     if ("exception" not in kwargs and source != target and target == RefundStatus.FALLBACK
-            and getattr(instance, "return_request_id", None) is not None):
+            and getattr(instance, "return_request_id", None) is not None and not instance.charge_amount):
         notification_record(return_request_id=instance.return_request_id, event=NotificationEvent.REFUND_FALLBACK)

@@ -9,8 +9,8 @@ from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_tools import call_service, posted
-from refunds import services
-from refunds.choices import RefundStatus
+from refunds import collections, services
+from refunds.choices import CollectionSettlement, RefundStatus
 from refunds.models import Account, GiftCard, JournalEntry, JournalLine, Refund, RefundAttempt
 from returns.choices import RefundMethod
 
@@ -47,6 +47,8 @@ class FinanceQueueFilter(admin.SimpleListFilter):
     QUEUES = {
         "needs_attention": ("Failed: finance must act", Q(status=RefundStatus.FAILED, needs_attention=True)),
         "failed": ("Failed (all, retrying too)", Q(status=RefundStatus.FAILED)),
+        "collections": ("Collections finance must settle", Q(status=RefundStatus.FAILED, needs_attention=True,
+                                                             charge_amount__gt=0)),
         "awaiting_cheque": ("Cheque to write", Q(status=RefundStatus.PROCESSING, method=RefundMethod.CHEQUE)
                             | Q(status=RefundStatus.FALLBACK, fallback_method=RefundMethod.CHEQUE, cheque_number="")),
     }
@@ -68,6 +70,18 @@ class FallBackForm(forms.Form):
 
 class ChequeForm(forms.Form):
     cheque_number = forms.CharField(max_length=50)
+
+
+class SettleCollectionForm(forms.Form):
+    method = forms.ChoiceField(choices=[(c.value, c.label) for c in collections.SETTLE_METHODS],
+                               widget=forms.RadioSelect)
+    reference = forms.CharField(required=False, max_length=100,
+                                help_text="For a payment by other means: its reference (a bank transfer's, say).")
+
+
+class WriteOffForm(forms.Form):
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+                             help_text="Kept on record with the write-off.")
 
 
 @admin.register(Refund)
@@ -98,10 +112,12 @@ class RefundAdmin(SimpleHistoryAdmin):
                         name=f"refunds_refund_{name}")
 
         return [view("retry", self.retry_view), view("fall_back", self.fall_back_view),
-                view("cheque_issued", self.cheque_issued_view), *super().get_urls()]
+                view("cheque_issued", self.cheque_issued_view), view("settle_collection", self.settle_collection_view),
+                view("write_off", self.write_off_view), *super().get_urls()]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["may_manage"] = request.user.has_perm("refunds.manage_refund")
+        context["may_settle"] = request.user.has_perm("refunds.settle_collection")
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def _viewable(self, request, object_id) -> Refund:
@@ -155,6 +171,33 @@ class RefundAdmin(SimpleHistoryAdmin):
                 return self._done(refund)
         return self._page(request, refund, title=f"Cheque for {refund}", form=form, submit="Mark issued",
                           intro="Record the cheque written for this refund; the ledger and the return follow.")
+
+    def settle_collection_view(self, request, object_id):
+        refund = self._viewable(request, object_id)
+        form = SettleCollectionForm(posted(request), initial={"method": request.GET.get("method")})
+        if request.method == "POST" and form.is_valid():
+            method = form.cleaned_data["method"]
+            succeeded, _ = call_service(
+                request, collections.collection_settle, refund=refund, by=request.user, method=method,
+                reference=form.cleaned_data["reference"],
+                success=f"Collection settled: {CollectionSettlement(method).label.lower()}.")
+            if succeeded:
+                return self._done(refund)
+        return self._page(request, refund, title=f"Collect {refund} another way", form=form, submit="Settle",
+                          intro="The card keeps declining. Deduct what is owed from the customer's store credit "
+                                "(only when it covers all of it), or record a payment received by other means.")
+
+    def write_off_view(self, request, object_id):
+        refund = self._viewable(request, object_id)
+        form = WriteOffForm(posted(request))
+        if request.method == "POST" and form.is_valid():
+            succeeded, _ = call_service(request, collections.collection_write_off, refund=refund, by=request.user,
+                                        reason=form.cleaned_data["reason"], success="Collection written off.")
+            if succeeded:
+                return self._done(refund)
+        return self._page(request, refund, title=f"Write off {refund}", form=form, submit="Write off",
+                          intro="Nothing more is collected from the customer: what they owe becomes an expense. "
+                                "This cannot be undone.")
 
 
 class JournalLineInline(ReadOnlyInline):

@@ -7,6 +7,7 @@ class RefundStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     FALLBACK = "fallback", "Paid another way"
+    WRITTEN_OFF = "written_off", "Written off"
 
 
 class AttemptOutcome(models.TextChoices):
@@ -35,6 +36,8 @@ class EntryKind(models.TextChoices):
     EXCHANGE_SETTLED = "exchange_settled", "Exchange settled, nothing to pay"
     GOODWILL_GRANTED = "goodwill_granted", "Goodwill granted"
     GIFT_CARD_ISSUED = "gift_card_issued", "Gift card issued"
+    COLLECTION_SETTLED = "collection_settled", "Collected another way"
+    COLLECTION_WRITTEN_OFF = "collection_written_off", "Collection written off"
 
 
 class GatewayOperation(models.TextChoices):
@@ -42,3 +45,11 @@ class GatewayOperation(models.TextChoices):
 
     REFUND = "refund", "Refund"
     CHARGE = "charge", "Charge"
+
+
+class CollectionSettlement(models.TextChoices):
+    """How finance settles a collection the gateway could not make (the card keeps declining)."""
+
+    STORE_CREDIT = "store_credit", "Deducted from the customer's store credit"
+    OTHER_MEANS = "other_means", "Paid by other means"
+    WRITTEN_OFF = "written_off", "Written off"

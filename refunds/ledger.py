@@ -25,6 +25,8 @@ EXCHANGE_SALES = "exchange_sales"
 EXCHANGE_RECEIVABLE = "exchange_receivable"
 GOODWILL_EXPENSE = "goodwill_expense"
 GIFT_CARD_LIABILITY = "gift_card_liability"
+OTHER_RECEIPTS = "other_receipts"
+COLLECTION_WRITE_OFF = "collection_write_off"
 
 CHART = {
     SALES_RETURNS: ("Sales returns (contra-revenue)", AccountKind.CONTRA_REVENUE),
@@ -40,6 +42,8 @@ CHART = {
     EXCHANGE_RECEIVABLE: ("Exchange differences receivable", AccountKind.ASSET),
     GOODWILL_EXPENSE: ("Goodwill expense", AccountKind.EXPENSE),
     GIFT_CARD_LIABILITY: ("Gift card liability", AccountKind.LIABILITY),
+    OTHER_RECEIPTS: ("Payments received by other means (bank)", AccountKind.ASSET),
+    COLLECTION_WRITE_OFF: ("Uncollectable exchange charges (written off)", AccountKind.EXPENSE),
 }
 
 
@@ -127,6 +131,31 @@ def post_gateway_charge(refund) -> JournalEntry:
         refund=refund, return_request=refund.return_request,
         memo=f"Exchange difference collected via {refund.gateway}",
         lines=[(account(GATEWAY_CLEARING), refund.charge_amount),
+               (account(EXCHANGE_RECEIVABLE), -refund.charge_amount)],
+    )
+
+
+def post_collection_settled(refund) -> JournalEntry:
+    """A collection finance made another way: from the customer's store credit, or a payment that
+    came in by other means (a bank transfer, say)."""
+    from refunds.choices import CollectionSettlement
+
+    from_credit = refund.collection_settlement == CollectionSettlement.STORE_CREDIT
+    debit = store_credit_account(refund.customer) if from_credit else account(OTHER_RECEIPTS)
+    how = "deducted from store credit" if from_credit else f"paid by other means ({refund.settlement_reference})"
+    return post(
+        kind=EntryKind.COLLECTION_SETTLED, reference=f"refund:{refund.pk}", currency=refund.currency,
+        refund=refund, return_request=refund.return_request, memo=f"Collection {how}",
+        lines=[(debit, refund.charge_amount), (account(EXCHANGE_RECEIVABLE), -refund.charge_amount)],
+    )
+
+
+def post_collection_written_off(refund) -> JournalEntry:
+    """A collection given up: what the customer owed becomes an expense."""
+    return post(
+        kind=EntryKind.COLLECTION_WRITTEN_OFF, reference=f"refund:{refund.pk}", currency=refund.currency,
+        refund=refund, return_request=refund.return_request, memo=f"Written off: {refund.write_off_reason}",
+        lines=[(account(COLLECTION_WRITE_OFF), refund.charge_amount),
                (account(EXCHANGE_RECEIVABLE), -refund.charge_amount)],
     )
 

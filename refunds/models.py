@@ -7,7 +7,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
 from core.models import CurrencyField, MoneyField, TimeStampedModel
-from refunds.choices import AccountKind, AttemptOutcome, EntryKind, GatewayOperation, RefundStatus
+from refunds.choices import AccountKind, AttemptOutcome, CollectionSettlement, EntryKind, GatewayOperation, RefundStatus
 from returns.choices import RefundMethod
 
 S = RefundStatus
@@ -19,6 +19,10 @@ def _is_finance(instance, user) -> bool:
 
 def _system_only(instance, user) -> bool:
     return False
+
+
+def _may_settle_collection(instance, user) -> bool:
+    return user.has_perm("refunds.settle_collection")
 
 
 class Refund(ConcurrentTransitionMixin, TimeStampedModel):
@@ -61,11 +65,21 @@ class Refund(ConcurrentTransitionMixin, TimeStampedModel):
     fallback_method = models.CharField(max_length=20, choices=RefundMethod.choices, blank=True)
     cheque_number = models.CharField(max_length=50, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    kept_replacement = models.BooleanField(
+        default=False, help_text="Collects for replacements sent before the parcel, kept by the customer when the "
+                                 "return ended without it (expired or cancelled).")
+    collection_settlement = models.CharField(
+        max_length=20, choices=CollectionSettlement.choices, blank=True,
+        help_text="How finance settled a collection the gateway could not make.")
+    settlement_reference = models.CharField(max_length=100, blank=True,
+                                            help_text="The payment's reference, when paid by other means.")
+    write_off_reason = models.TextField(blank=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("manage_refund", "Can retry refunds, switch their method and mark cheques issued")]
+        permissions = [("manage_refund", "Can retry refunds, switch their method and mark cheques issued"),
+                       ("settle_collection", "Can settle a declined collection another way or write it off")]
         constraints = [
             models.CheckConstraint(condition=models.Q(net__gt=0) | models.Q(net=0, charge_amount__gt=0),
                                    name="refund_pays_or_collects"),
@@ -87,6 +101,11 @@ class Refund(ConcurrentTransitionMixin, TimeStampedModel):
                 condition=~models.Q(method=RefundMethod.GIFT_CARD)
                 | models.Q(charge_amount=0, store_credit_amount=0, store_credit_bonus=0, fallback_method=""),
                 name="refund_gift_card_is_whole"),
+            models.CheckConstraint(condition=models.Q(collection_settlement="") | models.Q(charge_amount__gt=0),
+                                   name="refund_settlement_only_for_a_collection"),
+            models.CheckConstraint(
+                condition=~models.Q(collection_settlement=CollectionSettlement.WRITTEN_OFF) | ~models.Q(
+                    write_off_reason=""), name="refund_write_off_has_a_reason"),
         ]
 
     def __str__(self) -> str:
@@ -140,6 +159,23 @@ class Refund(ConcurrentTransitionMixin, TimeStampedModel):
         self.next_attempt_at = None
         if to_method == RefundMethod.STORE_CREDIT:
             self.completed_at = at
+
+    # A collection the card keeps declining: finance collects it another way, or writes it off.
+    @transition(field=status, source=S.FAILED, target=S.FALLBACK, permission=_may_settle_collection)
+    def settle_collection(self, *, how: str, reference: str, at) -> None:
+        self.collection_settlement = how
+        self.settlement_reference = reference
+        self.needs_attention = False
+        self.next_attempt_at = None
+        self.completed_at = at
+
+    @transition(field=status, source=S.FAILED, target=S.WRITTEN_OFF, permission=_may_settle_collection)
+    def write_off(self, *, note: str, at) -> None:
+        self.collection_settlement = CollectionSettlement.WRITTEN_OFF
+        self.write_off_reason = note
+        self.needs_attention = False
+        self.next_attempt_at = None
+        self.completed_at = at
 
 
 class RefundAttempt(models.Model):

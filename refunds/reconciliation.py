@@ -10,7 +10,7 @@ from django.db import connection, models, transaction
 from django.db.models import Sum
 
 from refunds import ledger
-from refunds.choices import EntryKind, RefundStatus
+from refunds.choices import CollectionSettlement, EntryKind, RefundStatus
 from refunds.models import JournalLine, Refund
 from returns.choices import RefundMethod, ReturnStatus
 
@@ -33,11 +33,19 @@ class Report:
         return not self.problems
 
 
+SETTLED_KIND = {
+    CollectionSettlement.STORE_CREDIT: EntryKind.COLLECTION_SETTLED,
+    CollectionSettlement.OTHER_MEANS: EntryKind.COLLECTION_SETTLED,
+    CollectionSettlement.WRITTEN_OFF: EntryKind.COLLECTION_WRITTEN_OFF,
+}
+
+
 def _is_paid(refund: Refund) -> bool:
-    if refund.status == RefundStatus.COMPLETED:
+    if refund.status in (RefundStatus.COMPLETED, RefundStatus.WRITTEN_OFF):
         return True
     return refund.status == RefundStatus.FALLBACK and (
-        refund.fallback_method == RefundMethod.STORE_CREDIT or bool(refund.cheque_number))
+        refund.fallback_method == RefundMethod.STORE_CREDIT or bool(refund.cheque_number)
+        or bool(refund.collection_settlement))
 
 
 def reconcile() -> Report:
@@ -210,8 +218,14 @@ def _check_refund(refund: Refund, posted: dict[tuple[str, str], Decimal]) -> lis
     expected_receivable = Decimal(0) if paid else refund.charge_amount
     if receivable != expected_receivable:
         problems.append(f"{name}: {receivable} left to collect, expected {expected_receivable}")
+    if refund.collection_settlement:
+        settled = at(SETTLED_KIND[refund.collection_settlement], ledger.EXCHANGE_RECEIVABLE)
+        if settled != -refund.charge_amount:
+            problems.append(f"{name}: settled as {refund.collection_settlement} but {-settled} posted so, expected "
+                            f"{refund.charge_amount}")
 
-    if refund.return_request_id is None:
+    # A kept replacement's return ended without its parcel: it does not follow its collection.
+    if refund.return_request_id is None or refund.kept_replacement:
         return problems
     if paid:
         if refund.return_request.status not in (ReturnStatus.REFUNDED, ReturnStatus.CLOSED):

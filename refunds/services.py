@@ -57,6 +57,13 @@ def refund_start_for_return(*, return_request) -> Refund | None:
     """
     from returns.services import return_close, return_mark_refund_pending
 
+    if Refund.objects.filter(return_request=return_request, kept_replacement=True).exists():
+        # A late parcel on a return that ended without it, whose early replacement is already being
+        # charged: the return cannot hold a second settlement, so finance settles it by hand.
+        return_close(return_request=return_request, reason="Late parcel: the kept replacement is charged; "
+                                                           "finance settles what came back.")
+        logger.warning("late parcel after a kept replacement was charged", extra={"rma": return_request.rma_number})
+        return None
     quote = calculate_refund(**refund_inputs_for_return(return_request))
     if quote.net <= 0 and quote.charge <= 0:
         ledger.post_exchange_settled(return_request=return_request, quote=quote)
@@ -315,7 +322,8 @@ def gift_card_code(gift_card) -> str:
 def _finish(refund: Refund) -> None:
     from returns.services import return_mark_refunded
 
-    if refund.return_request_id is not None:  # a goodwill refund has no return to move on
+    # A goodwill refund has no return to move on; a kept replacement's return ended without its parcel.
+    if refund.return_request_id is not None and not refund.kept_replacement:
         return_mark_refunded(return_request_id=refund.return_request_id)
     REFUNDS_TOTAL.labels(refund.paid_method).inc()
     REFUND_AMOUNT.labels(refund.currency).observe(float(refund.net))
@@ -366,8 +374,9 @@ def refund_fall_back(*, refund, by, method: str, reason: str = "") -> Refund:
         raise ValidationFailed(f"Only a failed refund can be paid another way; this one is {refund.status}.",
                                code="refund_not_failed")
     if refund.gateway_operation == GatewayOperation.CHARGE:
-        raise ValidationFailed("This settlement collects an exchange's difference from the customer; it can be "
-                               "retried, not paid another way.", code="collection_cannot_fall_back")
+        raise ValidationFailed("This settlement collects from the customer: retry it, or settle the collection "
+                               "(from store credit, paid by other means, or written off).",
+                               code="collection_cannot_fall_back")
     last = refund.gateway_attempts.order_by("-id").first()
     if last is not None and last.outcome != AttemptOutcome.DECLINED:
         # A timeout or a 5xx does not say whether the money went out; paying another way could pay twice.

@@ -255,7 +255,7 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
         pass
 
     @transition(field=status, source=[S.REFUNDED, S.INSPECTED], target=S.CLOSED, permission=_is_agent,
-                conditions=[lambda r: r.status == S.REFUNDED or not r.has_refund()])
+                conditions=[lambda r: r.status == S.REFUNDED or not r.has_refund() or r.refund.kept_replacement])
     def close(self, *, at) -> None:
         self.closed_at = at
 

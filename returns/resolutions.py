@@ -81,14 +81,18 @@ def exchange_reserve(return_request: ReturnRequest, *, by) -> None:
 
 
 def exchange_release(return_request: ReturnRequest, *, by, reason: str) -> None:
+    """The return ended without its parcel: held stock goes back on sale, and a replacement a
+    trusted customer was already sent is theirs to pay for (a collection through the gateway)."""
     from inventory.services import stock_release
+    from refunds.collections import collection_start_for_kept_replacements
 
+    kept = []
     for line in _exchange_lines(return_request):
         stock_release(return_line=line, by=by, reason=reason)
         if line.replacement_order_line_id is not None:
-            # A trusted customer was sent the replacement before the parcel: it is out with no item back.
-            logger.warning("advance replacement without a return", extra={
-                "rma": return_request.rma_number, "return_line_id": line.pk, "reason": reason})
+            kept.append(line)
+    if kept:
+        collection_start_for_kept_replacements(return_request=return_request, lines=kept, by=by, reason=reason)
 
 
 # --- the replacement order ---

@@ -162,3 +162,35 @@ def return_timeline(return_request) -> list[dict]:
             events.append({"kind": "label_issued", "status": status, "at": at})
             label_ready = True
     return events
+
+
+def replacement_options(order, order_lines) -> dict[int, list[dict]]:
+    """What each order line may be exchanged for, by order line id: the same item first, then the
+    other products of its category (the shop's variants of it: sizes, colours, models) that have a
+    price in the order's currency and stock to reserve. Each option says its price per unit, taxed
+    as the customer was, and the difference with what they paid: positive, they pay; negative,
+    they get it back. The same item is listed even when out of stock (`in_stock` says so): the
+    customer is then offered money back or store credit instead."""
+    from inventory.models import Product
+    from inventory.selectors import available_to_reserve
+    from returns.resolutions import replacement_terms
+
+    order_lines = list(order_lines)
+    categories = {line.product.category for line in order_lines}
+    others = list(Product.objects.filter(category__in=categories, currency=order.currency, price__isnull=False)
+                  .order_by("name", "sku"))
+    left = available_to_reserve([*others, *(line.product for line in order_lines)])
+    options = {}
+    for line in order_lines:
+        paid = line.unit_price + line.unit_tax
+        choices = []
+        for product in [line.product, *(p for p in others if p.category == line.product.category
+                                         and p.pk != line.product_id and left[p.pk] > 0)]:
+            terms = replacement_terms(line, product, currency=order.currency)
+            if terms is None:
+                continue
+            unit_total = terms[0] + terms[1]
+            choices.append({"product": product, "same": product.pk == line.product_id, "unit_total": unit_total,
+                            "difference": unit_total - paid, "in_stock": left[product.pk] > 0})
+        options[line.pk] = choices
+    return options

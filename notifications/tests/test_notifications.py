@@ -200,3 +200,39 @@ def test_a_declined_refund_sends_no_refunded_email(order, customer, warehouse, d
     with django_capture_on_commit_callbacks(execute=True):
         factories.inspect_all(rr, by=warehouse)
     assert not Notification.objects.filter(return_request=rr, event=E.RETURN_REFUNDED).exists()
+
+
+def test_a_returnless_approval_says_keep_it_and_sends_no_label(order, customer, django_capture_on_commit_callbacks):
+    from decimal import Decimal
+
+    factories.policy(None, returnless_below=Decimal("30.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        rr = services.return_request_create(by=customer, order_id=order.pk,
+                                            lines=[factories.line_request(order.lines.first(), 1)])
+    (approved,) = [m for m in messages_for(rr) if "approved" in m.subject]
+    assert "keep the items" in approved.subject and "label is inside" not in approved.subject
+    assert "no need to send anything back" in approved.body
+    assert "label" not in approved.body.replace("no label to print", "")
+    assert "Please pack" not in approved.body and not approved.attachments
+    (html, _), = approved.alternatives
+    assert "no need to send anything back" in html and "Please pack" not in html
+
+
+def test_a_mixed_approval_names_what_to_keep_and_lists_only_what_to_pack(
+        order, customer, django_capture_on_commit_callbacks):
+    from decimal import Decimal
+
+    factories.policy(None, returnless_below=Decimal("30.00"))
+    shirts, jacket = order.lines.order_by("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        rr = services.return_request_create(by=customer, order_id=order.pk, lines=[
+            factories.line_request(shirts, 1), factories.line_request(jacket, 1)])
+    (approved,) = [m for m in messages_for(rr) if "approved" in m.subject]
+    shirt, coat = shirts.product.name, jacket.product.name
+    assert "label is inside" in approved.subject and approved.attachments
+    assert f"Keep {shirt}: no need to send it back." in approved.body
+    packing = approved.body.split("Please pack these items:")[1]
+    assert f"- {coat} × 1" in packing and f"- {shirt}" not in packing
+    (html, _), = approved.alternatives
+    assert f"Keep {shirt}: no need to send it back." in html
+    assert html.count(shirt) == 1 and coat in html.split("Please pack these items:")[1]

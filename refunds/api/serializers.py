@@ -30,7 +30,8 @@ class RefundSerializer(serializers.ModelSerializer):
         fields = ["id", "rma_number", "goodwill_id", "status", "method", "paid_method", "currency", "gross",
                   "restocking_fee", "shipping_refund", "net", "store_credit_bonus", "store_credit_amount",
                   "payment_amount", "replacement_total", "charge_amount", "gateway_reference", "completed_at",
-                  "needs_attention", "failure_code", "attempts", "created_at"]
+                  "needs_attention", "failure_code", "kept_replacement", "collection_settlement",
+                  "settlement_reference", "attempts", "created_at"]
 
 
 class JournalLineSerializer(serializers.ModelSerializer):

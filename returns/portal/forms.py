@@ -16,23 +16,27 @@ REFUND_METHOD_CHOICES = [
     (RefundMethod.STORE_CREDIT, "Store credit"),
 ]
 # What the customer may ask for per item; the policy may narrow it (the service says so on the row).
-# An exchange in the portal is for the same item; another size or colour is the API's `replacement_sku`.
+# An exchange is for the same item or another of its kind (`replacement`, the API's `replacement_sku`).
 RESOLUTION_CHOICES = [
     (Resolution.REFUND, "Money back"),
     (Resolution.STORE_CREDIT, "Store credit, with any bonus"),
-    (Resolution.EXCHANGE, "A replacement of the same item"),
+    (Resolution.EXCHANGE, "A replacement"),
 ]
 # Which field of a row a line violation concerns, by its code; the rest go on the row itself.
 LINE_FIELD_BY_CODE = {
     "resolution_not_allowed": "resolution",
     "replacement_out_of_stock": "resolution",
-    "exchange_needs_payment": "resolution",
+    "exchange_needs_payment": "replacement",
+    "replacement_not_found": "replacement",
+    "replacement_not_offered": "replacement",
+    "replacement_needs_exchange": "replacement",
     "invalid_quantity": "quantity",
     "quantity_exceeds_returnable": "quantity",
     "unknown_reason": "reason",
 }
 REQUEST_FIELD_BY_CODE = {"invalid_refund_method": "refund_method"}
 ITEMS_CODES = ("no_lines", "duplicate_line")
+ROW_FIELDS = ("selected", "quantity", "reason", "resolution", "replacement")
 
 
 class ReturnLineForm(forms.Form):
@@ -42,6 +46,9 @@ class ReturnLineForm(forms.Form):
     reason = forms.ChoiceField(required=False)
     resolution = forms.ChoiceField(required=False, choices=RESOLUTION_CHOICES, initial=Resolution.REFUND,
                                    label="What you would like")
+    # A SKU, checked by the service like the API's `replacement_sku`: one that sold out since the page
+    # was drawn is quoted as the refund offered instead, not refused as an unknown choice.
+    replacement = forms.CharField(required=False, max_length=64, label="Replacement", widget=forms.Select)
 
     def __init__(self, *args, line: dict, reasons, **kwargs):
         super().__init__(*args, **kwargs)
@@ -50,6 +57,12 @@ class ReturnLineForm(forms.Form):
         self.fields["quantity"].widget.attrs.update({"min": 1, "max": line["returnable_quantity"],
                                                      "inputmode": "numeric"})
         self.fields["reason"].choices = [("", "Choose a reason"), *((r.code, r.label) for r in reasons)]
+        choices = [("" if option["same"] else option["product"].sku, replacement_label(option, line["currency"]))
+                   for option in line.get("replacements", [])] or [("", "The same item")]
+        asked = self.data.get(self.add_prefix("replacement")) if self.is_bound else None
+        if asked and asked not in {value for value, _ in choices}:
+            choices.append((asked, f"{asked} (no longer available)"))  # keep what the customer chose in view
+        self.fields["replacement"].widget.choices = choices
 
     def clean(self):
         data = super().clean()
@@ -61,12 +74,35 @@ class ReturnLineForm(forms.Form):
         return data
 
     @property
+    def replacement_sku(self) -> str | None:
+        """The replacement asked for: None for the same item, or when the row is not an exchange."""
+        if self.cleaned_data.get("resolution") != Resolution.EXCHANGE:
+            return None
+        return self.cleaned_data.get("replacement") or None
+
+    @property
     def anchor(self) -> str:
         """Where the error summary links to: the first field of the row that has an error."""
-        for name in ("quantity", "reason", "resolution"):
+        for name in ROW_FIELDS[1:]:
             if name in self.errors:
                 return self[name].auto_id
         return self["selected"].auto_id
+
+
+def replacement_label(option: dict, currency: str) -> str:
+    """"Shirt Silk M · $43.20 each, $16.20 more to pay": the price difference before the customer asks."""
+    from returns.templatetags.portal_tags import money
+
+    name = "The same item" if option["same"] else option["product"].name
+    if not option["in_stock"]:
+        return f"{name} (out of stock)"
+    difference = option["difference"]
+    if option["same"] or not difference:
+        price = "" if option["same"] else f" · {money(option['unit_total'], currency)} each"
+        return f"{name}{price}, nothing to pay"
+    side = f"{money(difference, currency)} more to pay" if difference > 0 else \
+        f"{money(-difference, currency)} back to you"
+    return f"{name} · {money(option['unit_total'], currency)} each, {side}"
 
 
 class ReturnForm(forms.Form):
@@ -113,7 +149,9 @@ class ReturnWizard:
         self._requested = [form for form in self.line_forms if form.cleaned_data.get("selected")]
         return [{"order_line_id": form.order_line.pk, "quantity": form.cleaned_data["quantity"],
                  "reason": form.cleaned_data["reason"],
-                 "resolution": form.cleaned_data.get("resolution") or Resolution.REFUND} for form in self._requested]
+                 "resolution": form.cleaned_data.get("resolution") or Resolution.REFUND,
+                 **({"replacement_sku": form.replacement_sku} if form.replacement_sku else {})}
+                for form in self._requested]
 
     @property
     def requested_forms(self) -> list[ReturnLineForm]:
@@ -157,8 +195,7 @@ class ReturnWizard:
         summary += [{"anchor": "items", "message": message} for message in self.items_errors]
         for form in self.line_forms:
             name = form.order_line.product.name
-            for message in [*form.non_field_errors(), *(e for f in ("selected", "quantity", "reason", "resolution")
-                                                       for e in form.errors.get(f, []))]:
+            for message in [*form.non_field_errors(), *(e for f in ROW_FIELDS for e in form.errors.get(f, []))]:
                 summary.append({"anchor": form.anchor,
                                 "message": message if name in message else f"{name}: {message}"})
         for field in ("refund_method", "note"):

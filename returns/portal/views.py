@@ -49,10 +49,16 @@ def _own_order(request, order_id: int):
     return get_object_or_404(order_selectors.orders_for_customer(request.user), pk=order_id)
 
 
-def _order_summary(order) -> dict:
+def _order_summary(order, *, replacements: bool = False) -> dict:
+    """The order's lines and what can be returned; with `replacements`, what each returnable line
+    may be exchanged for (the wizard's choice, not needed on the orders page)."""
     lines = selectors.returnable_lines(order)
     policies = selectors.policies_by_category({line["order_line"].product.category for line in lines})
+    options = selectors.replacement_options(order, [line["order_line"] for line in lines
+                                                    if line["returnable_quantity"]]) if replacements else {}
     for line in lines:
+        line["currency"] = order.currency
+        line["replacements"] = options.get(line["order_line"].pk, [])
         line["why_not"] = _why_not(order, line)
         # The window ends at a moment of day (the delivery's time of day); the customer is shown the last
         # whole day they can return on, which is never later than that moment.
@@ -87,7 +93,7 @@ def return_start(request, order_id: int):
     error next to the field it concerns.
     """
     order = _own_order(request, order_id)
-    summary = _order_summary(order)
+    summary = _order_summary(order, replacements=True)
     wizard = ReturnWizard(lines=summary["lines"], reasons=selectors.active_reasons(),
                           data=request.POST if request.method == "POST" else None)
     quote = None
@@ -130,7 +136,8 @@ def _quote(user, order, requested: list[dict], wizard: ReturnWizard) -> dict | N
         wizard.add_domain_error(error)
         return None
     forms = wizard.requested_forms
-    lines = [{"product": forms[amount.key].order_line.product, "quantity": amount.quantity, "gross": amount.gross}
+    lines = [{"product": forms[amount.key].order_line.product, "quantity": amount.quantity, "gross": amount.gross,
+              **_replacement_quoted(forms[amount.key], amount)}
              for amount in to_payment.lines]
     return {"currency": to_payment.currency, "lines": lines, "gross": to_payment.gross,
             "shipping_refund": to_payment.shipping_refund, "to_payment": to_payment.payment_amount,
@@ -138,6 +145,21 @@ def _quote(user, order, requested: list[dict], wizard: ReturnWizard) -> dict | N
             "notices": to_payment.notices,
             "store_credit": as_credit.store_credit_total, "store_credit_bonus": as_credit.store_credit_bonus,
             "method": wizard.refund_method}
+
+
+def _replacement_quoted(form, amount) -> dict:
+    """An exchanged line's replacement and what it costs beside what comes back: positive, the
+    customer pays the difference; negative, they get it back. Nothing for a line quoted as a
+    refund (an exchange out of stock is quoted as the refund it is offered instead)."""
+    if amount.resolution != "exchange":
+        return {}
+    sku = form.replacement_sku
+    chosen = next((option for option in form.line["replacements"]
+                   if (option["product"].sku == sku if sku else option["same"])), None)
+    name = chosen["product"].name if chosen else form.order_line.product.name
+    difference = amount.replacement - amount.net
+    return {"replacement_name": name, "replacement": amount.replacement,
+            "to_pay": max(difference, 0), "back": max(-difference, 0)}
 
 
 def _submitted_before(request, wizard: ReturnWizard) -> str | None:

@@ -58,6 +58,7 @@ REFUND_STATUS_TEXT = {
     RefundStatus.COMPLETED: "Paid",
     RefundStatus.FAILED: "Delayed: we are retrying it, nothing for you to do",
     RefundStatus.FALLBACK: "Paid another way",
+    RefundStatus.WRITTEN_OFF: "Settled",
 }
 
 REFUND_METHOD_TEXT = {

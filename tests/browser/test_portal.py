@@ -109,6 +109,35 @@ def test_a_customer_returns_two_items_prints_the_label_follows_and_cancels_it(
     screenshot("8-cancelled")
 
 
+def test_a_customer_swaps_a_shirt_for_a_dearer_variant_and_sees_the_difference_before_asking(
+        live_server, page, screenshot, shop_with_order):
+    from returns.tests.resolutions import stock, variants
+
+    order = shop_with_order
+    _, silk, _ = variants()
+    stock(silk, 3)
+    log_in(page, live_server, "alice")
+    page.get_by_role("link", name=f"Return items from order {order.external_id}").click()
+    choose(page, "Shirt Blue M", 1, "Wrong size or fit")
+    replacement = page.get_by_role("combobox", name="Replacement, if you want one for Shirt Blue M")
+    expect(replacement).to_be_hidden()  # asked for only once the customer wants a replacement
+    page.get_by_role("combobox", name="What you would like for Shirt Blue M").select_option(label="A replacement")
+    expect(replacement).to_be_visible()
+    replacement.select_option(label="Shirt Silk M · $43.20 each, $16.20 more to pay")
+    quote = page.locator("#quote")
+    expect(quote.get_by_test_id("quote-replacement")).to_contain_text(
+        "Replaced by 1 × Shirt Silk M: $16.20 more to pay")
+    expect(quote.get_by_test_id("quote-charge")).to_contain_text("$16.20")
+    screenshot("1-replacement-quoted")
+    page.get_by_role("button", name="Request return").click()
+
+    expect(page.get_by_role("heading", name="Return requested")).to_be_visible()
+    rma = page.get_by_test_id("rma").inner_text().strip()
+    line = ReturnRequest.objects.get(rma_number=rma).lines.get()
+    assert (line.resolution, line.replacement_product.sku) == ("exchange", "shirt-silk-m")
+    screenshot("2-confirmation")
+
+
 def test_another_customer_cannot_open_the_return(live_server, page, screenshot, shop_with_order, customer):
     order = shop_with_order
     theirs = services.return_request_create(
