@@ -34,6 +34,9 @@ class EntryKind(models.TextChoices):
     GATEWAY_CHARGE = "gateway_charge", "Collected through the gateway"
     EXCHANGE_SETTLED = "exchange_settled", "Exchange settled, nothing to pay"
     GOODWILL_GRANTED = "goodwill_granted", "Goodwill granted"
+    EARLY_REFUND_UNEARNED = "early_refund_unearned", "Early refund not earned: receivable"
+    EARLY_REFUND_REPAID = "early_refund_repaid", "Early refund paid back by the customer"
+    EARLY_REFUND_WRITTEN_OFF = "early_refund_written_off", "Early refund written off"
 
 
 class GatewayOperation(models.TextChoices):
@@ -41,3 +44,17 @@ class GatewayOperation(models.TextChoices):
 
     REFUND = "refund", "Refund"
     CHARGE = "charge", "Charge"
+
+
+class RecoveryCause(models.TextChoices):
+    """Why an early refund was not earned."""
+
+    NOT_SCANNED = "not_scanned", "Parcel not scanned by the deadline"
+    NOT_RECEIVED = "not_received", "Parcel not received by the deadline"
+    INSPECTION_FAILED = "inspection_failed", "Goods failed inspection"
+
+
+class RecoveryStatus(models.TextChoices):
+    OPEN = "open", "Open: the customer owes it"
+    REPAID = "repaid", "Paid back by the customer"
+    WRITTEN_OFF = "written_off", "Written off"
