@@ -25,11 +25,18 @@ from refunds.calculations import calculate_refund
 from refunds.choices import AttemptOutcome, GatewayOperation, RefundStatus
 from refunds.gateways import GatewayError, GatewayTimeout, get_gateway
 from refunds.gateways.base import CHARGE_TOO_OLD
-from refunds.metrics import GATEWAY_FAILURES, GATEWAY_LATENCY, REFUND_AMOUNT, REFUNDS_NEEDING_ATTENTION, REFUNDS_TOTAL
+from refunds.metrics import (
+    EARLY_REFUNDS,
+    GATEWAY_FAILURES,
+    GATEWAY_LATENCY,
+    REFUND_AMOUNT,
+    REFUNDS_NEEDING_ATTENTION,
+    REFUNDS_TOTAL,
+)
 from refunds.models import Refund, RefundAttempt
 from refunds.selectors import refund_inputs_for_return, units_returned_elsewhere
 from refunds.tracing import TracedGateway, process_span
-from returns.choices import RefundMethod
+from returns.choices import RefundMethod, RefundTiming
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +61,28 @@ def refund_start_for_return(*, return_request) -> Refund | None:
     Nothing owed either way closes the return (an even exchange still posts its sale);
     otherwise the refund row, its idempotency key and its ledger entry are written together,
     and payment (or, for a dearer exchange, collection) is queued once they are committed.
+    A refund already issued early is not issued again: see `early_refunds.early_refund_inspected`.
     """
+    from refunds.early_refunds import early_refund_inspected
     from returns.services import return_close, return_mark_refund_pending
 
+    early = Refund.objects.select_for_update().filter(return_request=return_request).first()
+    if early is not None:
+        return early_refund_inspected(return_request=return_request, refund=early)
     quote = calculate_refund(**refund_inputs_for_return(return_request))
     if quote.net <= 0 and quote.charge <= 0:
         ledger.post_exchange_settled(return_request=return_request, quote=quote)
         return_close(return_request=return_request, reason="Inspected: nothing is owed.")
         return None
+    refund = refund_create(return_request=return_request, quote=quote, timing=RefundTiming.AFTER_INSPECTION,
+                           reason="refund created on inspection")
+    return_mark_refund_pending(return_request=return_request)
+    return refund
+
+
+def refund_create(*, return_request, quote, timing: str, reason: str) -> Refund:
+    """Write the refund with its idempotency key and its ledger entry, reverse the loyalty points,
+    and queue its payment for after the commit. The caller holds the return's lock."""
     order = return_request.order
     payment = order.payments.order_by("captured_at").first()
     method = return_request.refund_method
@@ -77,13 +98,12 @@ def refund_start_for_return(*, return_request) -> Refund | None:
         net=quote.net, store_credit_amount=store_credit_amount,
         store_credit_bonus=quote.store_credit_bonus if store_credit_amount else 0,
         replacement_total=quote.replacement_total, charge_amount=quote.charge,
-        breakdown=quote.as_dict(),
+        breakdown=quote.as_dict(), timing=timing,
         gateway=payment.gateway if payment else "", charge_reference=payment.charge_reference if payment else "",
     )
-    save_with_history(refund, by=None, reason="refund created on inspection")
+    save_with_history(refund, by=None, reason=reason)
     ledger.post_refund_approved(refund)
     _reverse_loyalty(return_request, quote)
-    return_mark_refund_pending(return_request=return_request)
     pk = refund.pk
     transaction.on_commit(lambda: _enqueue(pk), robust=True)  # a lost message is re-driven by the sweeper
     return refund
@@ -262,8 +282,11 @@ def _finish(refund: Refund) -> None:
     from returns.services import return_mark_refunded
 
     if refund.return_request_id is not None:  # a goodwill refund has no return to move on
-        return_mark_refunded(return_request_id=refund.return_request_id)
+        return_mark_refunded(return_request_id=refund.return_request_id,
+                             early=refund.timing != RefundTiming.AFTER_INSPECTION)
     REFUNDS_TOTAL.labels(refund.paid_method).inc()
+    if refund.timing != RefundTiming.AFTER_INSPECTION:
+        EARLY_REFUNDS.labels(refund.timing).inc()
     REFUND_AMOUNT.labels(refund.currency).observe(float(refund.net))
 
 
