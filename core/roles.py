@@ -26,12 +26,15 @@ ROLE_PERMISSIONS = {
         "returns.view_returnreason", "returns.change_returnreason", "returns.add_returnreason",
         "orders.view_order", "refunds.view_refund", "refunds.view_refundattempt", "fraud.view_fraudsignal",
         "fraud.view_customerriskprofile", "fraud.change_customerriskprofile",
+        "refunds.view_earlyrefundrecovery", "refunds.view_earlyrefundrevocation", "refunds.restore_early_refunds",
     ],
     "Finance": [
         "refunds.view_goodwillcredit",
         "refunds.view_refund", "refunds.manage_refund", "refunds.view_journalentry", "refunds.view_account",
         "refunds.view_refundattempt", "returns.view_returnrequest", "orders.view_order",
         "fraud.view_fraudsignal",
+        "refunds.view_earlyrefundrecovery", "refunds.settle_earlyrefundrecovery",
+        "refunds.view_earlyrefundrevocation",
     ],
     "Warehouse": [
         "inventory.view_stockreservation",

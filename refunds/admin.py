@@ -184,4 +184,5 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
 
 
-from refunds import goodwill_admin  # noqa: E402, F401 - registers goodwill's admin (its own module)
+# Goodwill's and the early refunds' admin live in their own modules.
+from refunds import early_refunds_admin, goodwill_admin  # noqa: E402, F401
