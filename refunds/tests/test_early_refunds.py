@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core import mail
 from django.db.models import Sum
 from django.utils import timezone
 from prometheus_client import REGISTRY
@@ -102,6 +103,8 @@ def test_paid_at_request_when_authorised_and_never_again(request_return, run, wa
     assert (refund.timing, refund.status, refund.net) == (T.AT_REQUEST, RefundStatus.COMPLETED, D("195.95"))
     assert SandboxRefund.objects.count() == 1
     assert _metric("rma_early_refunds_total", timing="at_request") == paid_before + 1
+    refunded_mails = [m for m in mail.outbox if "before it reaches us" in m.body]
+    assert len(refunded_mails) == 1 and "195.95 USD" in refunded_mails[0].body
     _assert_books_clean()
 
     rr = _inspect(_receive(_ship(rr, run), run, warehouse), run, warehouse)
@@ -113,6 +116,7 @@ def test_paid_at_request_when_authorised_and_never_again(request_return, run, wa
         kind=SignalKind.EARLY_REFUND_UNEARNED).exists()
     history = list(rr.history.values_list("status", flat=True))
     assert ReturnStatus.IN_TRANSIT in history and ReturnStatus.RECEIVED in history
+    assert len([m for m in mail.outbox if "refund" in m.subject.lower()]) == 1  # told once
     _assert_books_clean()
 
 
