@@ -66,7 +66,8 @@ def refund_start_for_return(*, return_request) -> Refund | None:
     from refunds.early_refunds import early_refund_inspected
     from returns.services import return_close, return_mark_refund_pending
 
-    early = Refund.objects.select_for_update().filter(return_request=return_request).first()
+    early = Refund.objects.select_for_update().filter(return_request=return_request).first() \
+        if return_request.refund_is_early else None
     if early is not None:
         return early_refund_inspected(return_request=return_request, refund=early)
     quote = calculate_refund(**refund_inputs_for_return(return_request))

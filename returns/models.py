@@ -269,7 +269,7 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
 
     def refund_paid_early(self) -> bool:
         """The refund went out before inspection (and has been paid): inspecting closes the return."""
-        return self.has_refund() and self.refund.timing != RefundTiming.AFTER_INSPECTION \
+        return self.refund_is_early and self.has_refund() and self.refund.timing != RefundTiming.AFTER_INSPECTION \
             and self.refund.completed_at is not None
 
     @property
