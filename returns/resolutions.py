@@ -204,7 +204,7 @@ def return_line_change_resolution(*, line, by, resolution: str, replacement_sku:
                                code="invalid_resolution")
     if line.replacement_order_line_id is not None:
         raise Conflict("The replacement for this line is already ordered.", code="replacement_already_ordered")
-    if return_request.has_refund():
+    if return_request.refund_is_early and return_request.has_refund():
         raise Conflict("This return was refunded early: its lines' resolutions can no longer change.",
                        code="refunded_early")
 

@@ -429,7 +429,8 @@ def return_cancel(*, return_request, by, reason: str = "") -> ReturnRequest:
     if is_customer and return_request.customer_id != by.pk:
         raise NotFound("No such return.", code="return_not_found")
     reason = (reason or "").strip() or "Cancelled by the customer."
-    if return_request.status == ReturnStatus.AUTHORIZED and return_request.has_refund():
+    if return_request.refund_is_early and return_request.status == ReturnStatus.AUTHORIZED \
+            and return_request.has_refund():
         raise InvalidTransition("This return was refunded early: send the items back instead of cancelling it.",
                                 code="returnrequest_refunded_early")
     apply_transition(return_request, "cancel", by=by, reason=reason, at=timezone.now(), decision=reason)
@@ -846,7 +847,8 @@ def return_mark_refunded(*, return_request_id, early: bool = False) -> ReturnReq
     been paid. A refund paid `early` leaves the return following its parcel: inspection closes it.
     Such a return is locked only when it waits for this payment, which only an inspection that
     has committed can have made it do, so this never waits on an inspection holding the return."""
-    status = ReturnRequest.objects.filter(pk=return_request_id).values_list("status", flat=True).first()
+    status = ReturnRequest.objects.filter(pk=return_request_id).values_list("status", flat=True).first() \
+        if early else None
     if early and status != ReturnStatus.REFUND_PENDING:
         logger.info("refund paid before inspection", extra={"return_id": return_request_id, "status": status})
         return None
