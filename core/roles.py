@@ -29,6 +29,7 @@ ROLE_PERMISSIONS = {
         "orders.view_order", "refunds.view_refund", "refunds.view_refundattempt", "fraud.view_fraudsignal",
         "fraud.view_customerriskprofile", "fraud.change_customerriskprofile",
         "returns.issue_giftreceipt", "returns.view_giftreceipt", "refunds.view_giftcard",
+        "refunds.view_earlyrefundrecovery", "refunds.view_earlyrefundrevocation", "refunds.restore_early_refunds",
     ],
     "Finance": [
         "refunds.view_goodwillcredit",
@@ -36,6 +37,9 @@ ROLE_PERMISSIONS = {
         "refunds.view_account",
         "refunds.view_refundattempt", "returns.view_returnrequest", "orders.view_order",
         "fraud.view_fraudsignal", "refunds.view_giftcard",
+        "fraud.view_fraudsignal",
+        "refunds.view_earlyrefundrecovery", "refunds.settle_earlyrefundrecovery",
+        "refunds.view_earlyrefundrevocation",
     ],
     "Warehouse": [
         "inventory.view_stockreservation",

@@ -43,7 +43,7 @@ STATUS_MIX = [
 ]
 SIGNAL_SHARE = 0.2  # of returns carry one earlier signal
 STAGE_OF = {SignalKind.LABEL_NOT_SCANNED: Stage.SHIPPING, SignalKind.DAMAGE_CLAIMED_FOUND_NEW: Stage.INSPECTION,
-            SignalKind.WARDROBING: Stage.INSPECTION}
+            SignalKind.WARDROBING: Stage.INSPECTION, SignalKind.EARLY_REFUND_UNEARNED: Stage.SHIPPING}
 
 
 @dataclass(frozen=True)

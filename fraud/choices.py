@@ -15,3 +15,4 @@ class SignalKind(models.TextChoices):
     LABEL_NOT_SCANNED = "label_not_scanned", "Label not scanned in time"
     DAMAGE_CLAIMED_FOUND_NEW = "damage_claimed_found_new", "Damage claimed but found new"
     WARDROBING = "wardrobing", "Wardrobing"
+    EARLY_REFUND_UNEARNED = "early_refund_unearned", "Refunded early, goods never came or failed inspection"

@@ -44,6 +44,11 @@ DEFAULT_RULES: dict[str, RuleDefault] = {
         40, {"min_unit_price": "100", "days_before_window_end": 3},
         "An item worth at least min_unit_price, asked back within days_before_window_end days of the window "
         "closing, comes back like new, and the customer has returned the same SKU before."),
+    K.EARLY_REFUND_UNEARNED: RuleDefault(
+        50, {},
+        "The refund was paid before the goods arrived, and the parcel was not scanned or received by the "
+        "deadline (RETURNS_EARLY_REFUND_SCAN_DAYS, RETURNS_EARLY_REFUND_RECEIPT_DAYS) or failed inspection. "
+        "The customer also loses early refunds."),
 }
 
 # Which kind of value each parameter holds, for validation in the admin.

@@ -208,6 +208,16 @@ def fraud_return_expired(*, return_request: ReturnRequest) -> None:
     _apply(return_request, ProfileChange(open_returns=-1), stage=Stage.SHIPPING, signals=signals)
 
 
+@transaction.atomic(savepoint=False)
+def fraud_early_refund_unearned(*, return_request: ReturnRequest, stage: str, evidence: dict) -> None:
+    """A refund paid early was not earned (the parcel never came, or failed inspection): a signal
+    on the return, its points on the customer's lifetime score. Once per return and stage."""
+    rule = fraud_rules()[SignalKind.EARLY_REFUND_UNEARNED]
+    signals = [Signal(kind=SignalKind.EARLY_REFUND_UNEARNED, points=rule.weight, evidence=evidence)] \
+        if rule.active else []
+    _apply(return_request, ProfileChange(), stage=stage, signals=signals)
+
+
 def fraud_return_ended(*, return_request: ReturnRequest) -> None:
     """Rejected, cancelled, or closed with nothing owed: one open return fewer."""
     _apply(return_request, ProfileChange(open_returns=-1))

@@ -5,7 +5,7 @@ transaction of the change."""
 from notifications.choices import NotificationEvent
 from notifications.services import notification_record, notification_supersede
 from refunds.choices import RefundStatus
-from returns.choices import ReturnStatus
+from returns.choices import RefundTiming, ReturnStatus
 
 RETURN_EVENTS = {
     ReturnStatus.AUTHORIZED: NotificationEvent.RETURN_AUTHORIZED,
@@ -46,6 +46,12 @@ def return_transitioned(sender, instance, source, target, **kwargs) -> None:
 def refund_transitioned(sender, instance, source, target, **kwargs) -> None:
     # Only a return's refund has an e-mail of this kind (a refund may have no return, e.g. goodwill),
     # and only one that pays: a collection settled another way has nothing to tell about a payment.
-    if ("exception" not in kwargs and source != target and target == RefundStatus.FALLBACK
-            and getattr(instance, "return_request_id", None) is not None and not instance.charge_amount):
+    if ("exception" in kwargs or source == target or getattr(instance, "return_request_id", None) is None
+            or instance.charge_amount):
+        return
+    if target == RefundStatus.FALLBACK:
         notification_record(return_request_id=instance.return_request_id, event=NotificationEvent.REFUND_FALLBACK)
+    elif target == RefundStatus.COMPLETED and instance.timing != RefundTiming.AFTER_INSPECTION:
+        # Paid early, the return itself is still on its way: the refund's e-mail goes out now (once;
+        # the return becoming refunded later does not send it again).
+        notification_record(return_request_id=instance.return_request_id, event=NotificationEvent.RETURN_REFUNDED)

@@ -227,9 +227,6 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
 
 
-from refunds import goodwill_admin  # noqa: E402, F401 - registers goodwill's admin (its own module)
-
-
 @admin.register(GiftCard)
 class GiftCardAdmin(SimpleHistoryAdmin):
     """Gift recipients' cards: read-only here (issued by a gift return's refund, spent at checkout)."""
@@ -249,3 +246,7 @@ class GiftCardAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Goodwill's and the early refunds' admin live in their own modules.
+from refunds import early_refunds_admin, goodwill_admin  # noqa: E402, F401

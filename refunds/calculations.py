@@ -65,6 +65,8 @@ class RefundQuote:
     replacement_total: Decimal = Decimal(0)  # value of every replacement sent for exchanged lines
     charge: Decimal = Decimal(0)  # what the customer pays on top, when replacements cost more
     notices: tuple[dict, ...] = ()  # what a quote tells the customer besides the money (e.g. out of stock)
+    refund_timing: str = ""  # a quote for a request: when the refund would be paid, and why
+    refund_timing_reason: str = ""
 
     @property
     def payment_amount(self) -> Decimal:
@@ -94,6 +96,8 @@ class RefundQuote:
                 for line in self.lines
             ],
             "notices": list(self.notices),
+            **({"refund_timing": self.refund_timing, "refund_timing_reason": self.refund_timing_reason}
+               if self.refund_timing else {}),
         }
 
 

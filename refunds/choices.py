@@ -38,6 +38,9 @@ class EntryKind(models.TextChoices):
     GIFT_CARD_ISSUED = "gift_card_issued", "Gift card issued"
     COLLECTION_SETTLED = "collection_settled", "Collected another way"
     COLLECTION_WRITTEN_OFF = "collection_written_off", "Collection written off"
+    EARLY_REFUND_UNEARNED = "early_refund_unearned", "Early refund not earned: receivable"
+    EARLY_REFUND_REPAID = "early_refund_repaid", "Early refund paid back by the customer"
+    EARLY_REFUND_WRITTEN_OFF = "early_refund_written_off", "Early refund written off"
 
 
 class GatewayOperation(models.TextChoices):
@@ -52,4 +55,18 @@ class CollectionSettlement(models.TextChoices):
 
     STORE_CREDIT = "store_credit", "Deducted from the customer's store credit"
     OTHER_MEANS = "other_means", "Paid by other means"
+    WRITTEN_OFF = "written_off", "Written off"
+
+
+class RecoveryCause(models.TextChoices):
+    """Why an early refund was not earned."""
+
+    NOT_SCANNED = "not_scanned", "Parcel not scanned by the deadline"
+    NOT_RECEIVED = "not_received", "Parcel not received by the deadline"
+    INSPECTION_FAILED = "inspection_failed", "Goods failed inspection"
+
+
+class RecoveryStatus(models.TextChoices):
+    OPEN = "open", "Open: the customer owes it"
+    REPAID = "repaid", "Paid back by the customer"
     WRITTEN_OFF = "written_off", "Written off"

@@ -27,6 +27,8 @@ GOODWILL_EXPENSE = "goodwill_expense"
 GIFT_CARD_LIABILITY = "gift_card_liability"
 OTHER_RECEIPTS = "other_receipts"
 COLLECTION_WRITE_OFF = "collection_write_off"
+EARLY_REFUND_RECEIVABLE = "early_refund_receivable"
+EARLY_REFUND_WRITE_OFF = "early_refund_write_off"
 
 CHART = {
     SALES_RETURNS: ("Sales returns (contra-revenue)", AccountKind.CONTRA_REVENUE),
@@ -44,6 +46,8 @@ CHART = {
     GIFT_CARD_LIABILITY: ("Gift card liability", AccountKind.LIABILITY),
     OTHER_RECEIPTS: ("Payments received by other means (bank)", AccountKind.ASSET),
     COLLECTION_WRITE_OFF: ("Uncollectable exchange charges (written off)", AccountKind.EXPENSE),
+    EARLY_REFUND_RECEIVABLE: ("Early refunds not earned (receivable)", AccountKind.ASSET),
+    EARLY_REFUND_WRITE_OFF: ("Early refunds written off", AccountKind.EXPENSE),
 }
 
 
@@ -226,6 +230,32 @@ def post_write_off(*, return_line, amount: Decimal, currency: str, vendor_claim:
         kind=EntryKind.WRITE_OFF, reference=reference, currency=currency,
         return_request=return_line.return_request, memo=f"Write-off of {return_line}",
         lines=[(debit, amount), (account(RETURNED_INVENTORY), -amount)],
+    )
+
+
+def post_early_refund_unearned(recovery) -> JournalEntry:
+    """Paid early for goods that never came or failed inspection: the sale it reversed stands
+    again for that part, and the customer owes it."""
+    return post(
+        kind=EntryKind.EARLY_REFUND_UNEARNED, reference=f"early_recovery:{recovery.pk}", currency=recovery.currency,
+        refund=recovery.refund, return_request=recovery.return_request,
+        memo=f"Early refund not earned ({recovery.get_cause_display().lower()}) on {recovery.return_request}",
+        lines=[(account(EARLY_REFUND_RECEIVABLE), recovery.amount), (account(SALES_RETURNS), -recovery.amount)],
+    )
+
+
+def post_early_refund_settled(recovery) -> JournalEntry:
+    """The receivable cleared: paid back (money in through the gateway's account) or written off."""
+    from refunds.choices import RecoveryStatus
+
+    repaid = recovery.status == RecoveryStatus.REPAID
+    kind = EntryKind.EARLY_REFUND_REPAID if repaid else EntryKind.EARLY_REFUND_WRITTEN_OFF
+    debit = account(GATEWAY_CLEARING if repaid else EARLY_REFUND_WRITE_OFF)
+    return post(
+        kind=kind, reference=f"early_recovery:{recovery.pk}", currency=recovery.currency,
+        refund=recovery.refund, return_request=recovery.return_request,
+        memo=f"Early refund {'paid back' if repaid else 'written off'}: {recovery.settlement_note}",
+        lines=[(debit, recovery.amount), (account(EARLY_REFUND_RECEIVABLE), -recovery.amount)],
     )
 
 

@@ -11,3 +11,7 @@ REFUNDS_NEEDING_ATTENTION = Counter("rma_refunds_needing_attention_total",
 RMA_RESOLUTIONS = Counter("rma_resolutions_total",
                           "Returned lines by the resolution asked for (refund, exchange, store_credit), and goodwill "
                           "grants (goodwill)", ["resolution"])
+EARLY_REFUNDS = Counter("rma_early_refunds_total", "Refunds issued before inspection, by when they fell due",
+                        ["timing"])
+EARLY_REFUND_RECOVERIES = Counter("rma_early_refund_recoveries_total",
+                                  "Early refunds found unearned and booked as a receivable, by cause", ["cause"])

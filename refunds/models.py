@@ -7,8 +7,17 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
 from core.models import CurrencyField, MoneyField, TimeStampedModel
-from refunds.choices import AccountKind, AttemptOutcome, CollectionSettlement, EntryKind, GatewayOperation, RefundStatus
-from returns.choices import RefundMethod
+from refunds.choices import (
+    AccountKind,
+    AttemptOutcome,
+    CollectionSettlement,
+    EntryKind,
+    GatewayOperation,
+    RecoveryCause,
+    RecoveryStatus,
+    RefundStatus,
+)
+from returns.choices import RefundMethod, RefundTiming
 
 S = RefundStatus
 
@@ -74,6 +83,8 @@ class Refund(ConcurrentTransitionMixin, TimeStampedModel):
     settlement_reference = models.CharField(max_length=100, blank=True,
                                             help_text="The payment's reference, when paid by other means.")
     write_off_reason = models.TextField(blank=True)
+    timing = models.CharField(max_length=20, choices=RefundTiming.choices, default=RefundTiming.AFTER_INSPECTION,
+                              help_text="When it was issued: before inspection is an early refund.")
     history = HistoricalRecords()
 
     class Meta:
@@ -287,6 +298,79 @@ class GiftCard(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Gift card ····{self.code_hint} ({self.balance} {self.currency})"
+# --- early refunds that were not earned ---
+
+def _may_settle(instance, user) -> bool:
+    return user.has_perm("refunds.settle_earlyrefundrecovery")
+
+
+class EarlyRefundRecovery(ConcurrentTransitionMixin, models.Model):
+    """A refund paid before the goods arrived that they did not earn: the parcel was not scanned or
+    received by the deadline, or failed inspection. The unearned amount is a receivable in the
+    ledger until finance records it paid back or writes it off. One per refund, ever."""
+
+    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="early_recovery")
+    return_request = models.ForeignKey("returns.ReturnRequest", on_delete=models.PROTECT,
+                                       related_name="early_refund_recoveries")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="early_refund_recoveries")
+    cause = models.CharField(max_length=20, choices=RecoveryCause.choices)
+    amount = MoneyField(help_text="Paid early and not earned: what the customer owes.")
+    currency = CurrencyField()
+    evidence = models.JSONField(default=dict, help_text="What was found: deadline, dates, lines short or failed.")
+    status = FSMField(max_length=20, choices=RecoveryStatus.choices, default=RecoveryStatus.OPEN, protected=True,
+                      db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    settled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    settlement_note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "early refund recoveries"
+        permissions = [("settle_earlyrefundrecovery", "Can record an early refund paid back or write it off")]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="early_recovery_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"Early refund recovery {self.amount} {self.currency} ({self.get_cause_display().lower()})"
+
+    @transition(field=status, source=RecoveryStatus.OPEN, target=RecoveryStatus.REPAID, permission=_may_settle)
+    def repaid(self, *, at, settled_by, note: str) -> None:
+        self.settled_at, self.settled_by, self.settlement_note = at, settled_by, note
+
+    @transition(field=status, source=RecoveryStatus.OPEN, target=RecoveryStatus.WRITTEN_OFF, permission=_may_settle)
+    def write_off(self, *, at, settled_by, note: str) -> None:
+        self.settled_at, self.settled_by, self.settlement_note = at, settled_by, note
+
+
+class EarlyRefundRevocation(models.Model):
+    """A customer who lost early refunds: their later returns are refunded after inspection, whatever
+    the rules say. Staff may restore them; every change is in the history."""
+
+    customer = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="early_refund_revocation")
+    recovery = models.ForeignKey(EarlyRefundRecovery, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+", help_text="The unearned early refund that cost them.")
+    reason = models.CharField(max_length=300)
+    revoked_at = models.DateTimeField()
+    restored_at = models.DateTimeField(null=True, blank=True,
+                                       help_text="Set when staff give early refunds back; empty while revoked.")
+    restored_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-revoked_at"]
+        permissions = [("restore_early_refunds", "Can give a customer early refunds back")]
+
+    def __str__(self) -> str:
+        return f"Early refunds of {self.customer} {'restored' if self.restored_at else 'revoked'}"
+
+    @property
+    def active(self) -> bool:
+        return self.restored_at is None
 
 
 # --- the ledger ---

@@ -12,7 +12,7 @@ from django.db.models import Sum
 from refunds import ledger
 from refunds.choices import CollectionSettlement, EntryKind, RefundStatus
 from refunds.models import JournalLine, Refund
-from returns.choices import RefundMethod, ReturnStatus
+from returns.choices import RefundMethod, RefundTiming, ReturnStatus
 
 PAID_KIND = {
     RefundMethod.ORIGINAL_PAYMENT: EntryKind.GATEWAY_REFUND,
@@ -73,6 +73,7 @@ def reconcile() -> Report:
             report.problems.extend(_check_refund(refund, postings.get(refund.pk, {})))
         report.problems.extend(_check_goodwill())
         report.problems.extend(_check_gift_cards())
+        report.problems.extend(_check_early_refund_recoveries())
     return report
 
 
@@ -227,11 +228,49 @@ def _check_refund(refund: Refund, posted: dict[tuple[str, str], Decimal]) -> lis
     # A kept replacement's return ended without its parcel: it does not follow its collection.
     if refund.return_request_id is None or refund.kept_replacement:
         return problems
-    if paid:
-        if refund.return_request.status not in (ReturnStatus.REFUNDED, ReturnStatus.CLOSED):
-            problems.append(f"{name}: paid but its return is {refund.return_request.status}")
-    elif refund.return_request.status != ReturnStatus.REFUND_PENDING:
-        problems.append(f"{name}: unpaid but its return is {refund.return_request.status}")
+    early = refund.timing != RefundTiming.AFTER_INSPECTION
+    allowed = (PAID_EARLY_RETURN_STATUSES if early else PAID_RETURN_STATUSES) if paid else \
+        (UNPAID_EARLY_RETURN_STATUSES if early else UNPAID_RETURN_STATUSES)
+    if refund.return_request.status not in allowed:
+        problems.append(f"{name}: {'paid' if paid else 'unpaid'} but its return is {refund.return_request.status}")
+    return problems
+
+
+R = ReturnStatus
+PAID_RETURN_STATUSES = (R.REFUNDED, R.CLOSED)
+UNPAID_RETURN_STATUSES = (R.REFUND_PENDING,)
+# A refund paid early lets its return follow the parcel; inspection closes it, or, while the payment
+# is still under way, makes it wait for it as usual.
+_BEFORE_INSPECTION = (R.AUTHORIZED, R.IN_TRANSIT, R.EXPIRED, R.RECEIVED)
+PAID_EARLY_RETURN_STATUSES = (*_BEFORE_INSPECTION, R.REFUNDED, R.CLOSED)
+UNPAID_EARLY_RETURN_STATUSES = (*_BEFORE_INSPECTION, R.REFUND_PENDING)
+
+
+def _check_early_refund_recoveries() -> list[str]:
+    """Every unearned early refund is a receivable posted once for its amount, and cleared once,
+    in full, when it is settled; the receivable account holds exactly the open ones."""
+    from refunds.choices import RecoveryStatus
+    from refunds.models import EarlyRefundRecovery
+
+    problems = []
+    posted: dict[tuple[str, str], Decimal] = {}
+    rows = (JournalLine.objects.filter(account__code=ledger.EARLY_REFUND_RECEIVABLE).order_by()
+            .values_list("entry__kind", "entry__reference", "amount"))
+    for kind, reference, amount in rows:
+        posted[kind, reference] = posted.get((kind, reference), Decimal(0)) + amount
+    settlement = {RecoveryStatus.REPAID: EntryKind.EARLY_REFUND_REPAID,
+                  RecoveryStatus.WRITTEN_OFF: EntryKind.EARLY_REFUND_WRITTEN_OFF}
+    expected: dict[tuple[str, str], Decimal] = {}
+    for recovery in EarlyRefundRecovery.objects.order_by("pk").iterator():
+        reference = f"early_recovery:{recovery.pk}"
+        expected[EntryKind.EARLY_REFUND_UNEARNED, reference] = recovery.amount
+        if recovery.status in settlement:
+            expected[settlement[recovery.status], reference] = -recovery.amount
+    for key in sorted(set(posted) | set(expected)):
+        if posted.get(key, Decimal(0)) != expected.get(key, Decimal(0)):
+            kind, reference = key
+            problems.append(f"{reference}: {kind} posted {posted.get(key, Decimal(0))} to the early refund "
+                            f"receivable, expected {expected.get(key, Decimal(0))}")
     return problems
 
 

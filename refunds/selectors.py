@@ -117,6 +117,28 @@ def refunds_due_for_sweep(*, pending_stale_seconds: int) -> QuerySet[Refund]:
     ).exclude(method=RefundMethod.CHEQUE, status=RefundStatus.PROCESSING)
 
 
+def early_refunds_overdue(*, now) -> QuerySet[Refund]:
+    """Refunds paid early, not yet recovered, whose parcel missed its deadline: not scanned within
+    EARLY_REFUND_SCAN_DAYS of the authorisation (paid at request), or not received within
+    EARLY_REFUND_RECEIPT_DAYS of the first scan (paid at request or at the scan). One query;
+    `early_refunds.missed_deadline` is the same test for one refund, under its lock."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from returns.choices import RefundTiming
+
+    config = settings.RETURNS
+    scan_by = now - timedelta(days=config["EARLY_REFUND_SCAN_DAYS"])
+    receive_by = now - timedelta(days=config["EARLY_REFUND_RECEIPT_DAYS"])
+    return Refund.objects.filter(
+        Q(timing=RefundTiming.AT_REQUEST, return_request__shipped_at__isnull=True,
+          return_request__authorized_at__lt=scan_by)
+        | Q(timing__in=(RefundTiming.AT_REQUEST, RefundTiming.FIRST_SCAN), return_request__shipped_at__lt=receive_by),
+        completed_at__isnull=False, early_recovery__isnull=True, return_request__received_at__isnull=True,
+    )
+
+
 def refunds_needing_attention() -> QuerySet[Refund]:
     return Refund.objects.filter(needs_attention=True).select_related("return_request", "customer")
 

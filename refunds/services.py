@@ -25,11 +25,18 @@ from refunds.calculations import calculate_refund
 from refunds.choices import AttemptOutcome, GatewayOperation, RefundStatus
 from refunds.gateways import GatewayError, GatewayTimeout, get_gateway
 from refunds.gateways.base import CHARGE_TOO_OLD
-from refunds.metrics import GATEWAY_FAILURES, GATEWAY_LATENCY, REFUND_AMOUNT, REFUNDS_NEEDING_ATTENTION, REFUNDS_TOTAL
+from refunds.metrics import (
+    EARLY_REFUNDS,
+    GATEWAY_FAILURES,
+    GATEWAY_LATENCY,
+    REFUND_AMOUNT,
+    REFUNDS_NEEDING_ATTENTION,
+    REFUNDS_TOTAL,
+)
 from refunds.models import Refund, RefundAttempt
 from refunds.selectors import refund_inputs_for_return, units_returned_elsewhere
 from refunds.tracing import TracedGateway, process_span
-from returns.choices import RefundMethod
+from returns.choices import RefundMethod, RefundTiming
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +61,9 @@ def refund_start_for_return(*, return_request) -> Refund | None:
     Nothing owed either way closes the return (an even exchange still posts its sale);
     otherwise the refund row, its idempotency key and its ledger entry are written together,
     and payment (or, for a dearer exchange, collection) is queued once they are committed.
+    A refund already issued early is not issued again: see `early_refunds.early_refund_inspected`.
     """
+    from refunds.early_refunds import early_refund_inspected
     from returns.services import return_close, return_mark_refund_pending
 
     if Refund.objects.filter(return_request=return_request, kept_replacement=True).exists():
@@ -64,11 +73,24 @@ def refund_start_for_return(*, return_request) -> Refund | None:
                                                            "finance settles what came back.")
         logger.warning("late parcel after a kept replacement was charged", extra={"rma": return_request.rma_number})
         return None
+    early = Refund.objects.select_for_update().filter(return_request=return_request).first() \
+        if return_request.refund_is_early else None
+    if early is not None:
+        return early_refund_inspected(return_request=return_request, refund=early)
     quote = calculate_refund(**refund_inputs_for_return(return_request))
     if quote.net <= 0 and quote.charge <= 0:
         ledger.post_exchange_settled(return_request=return_request, quote=quote)
         return_close(return_request=return_request, reason="Inspected: nothing is owed.")
         return None
+    refund = refund_create(return_request=return_request, quote=quote, timing=RefundTiming.AFTER_INSPECTION,
+                           reason="refund created on inspection")
+    return_mark_refund_pending(return_request=return_request)
+    return refund
+
+
+def refund_create(*, return_request, quote, timing: str, reason: str) -> Refund:
+    """Write the refund with its idempotency key and its ledger entry, reverse the loyalty points,
+    and queue its payment for after the commit. The caller holds the return's lock."""
     order = return_request.order
     payment = order.payments.order_by("captured_at").first()
     method = return_request.refund_method
@@ -86,13 +108,12 @@ def refund_start_for_return(*, return_request) -> Refund | None:
         net=quote.net, store_credit_amount=store_credit_amount,
         store_credit_bonus=quote.store_credit_bonus if store_credit_amount else 0,
         replacement_total=quote.replacement_total, charge_amount=quote.charge,
-        breakdown=quote.as_dict(),
+        breakdown=quote.as_dict(), timing=timing,
         gateway=payment.gateway if payment else "", charge_reference=payment.charge_reference if payment else "",
     )
-    save_with_history(refund, by=None, reason="refund created on inspection")
+    save_with_history(refund, by=None, reason=reason)
     ledger.post_refund_approved(refund)
     _reverse_loyalty(return_request, quote)
-    return_mark_refund_pending(return_request=return_request)
     pk = refund.pk
     transaction.on_commit(lambda: _enqueue(pk), robust=True)  # a lost message is re-driven by the sweeper
     return refund
@@ -100,9 +121,8 @@ def refund_start_for_return(*, return_request) -> Refund | None:
 
 def _start_gift_card_refund(return_request, quote) -> Refund:
     """A gift return: every cent goes to the recipient's gift card. Nothing reaches the
-    purchaser's payment or store credit, whatever the return or its lines say."""
-    from returns.services import return_mark_refund_pending
-
+    purchaser's payment or store credit, whatever the return or its lines say. Always after
+    inspection (see `early_refunds.early_refund_timing`); the caller moves the return on."""
     if return_request.refund_method != RefundMethod.GIFT_CARD or quote.charge or quote.store_credit_amount:
         raise ValidationFailed("A gift return is credited to a gift card only.", code="gift_return_gift_card_only")
     refund = Refund(
@@ -113,7 +133,6 @@ def _start_gift_card_refund(return_request, quote) -> Refund:
     save_with_history(refund, by=None, reason="gift card refund created on inspection")
     ledger.post_refund_approved(refund)
     _reverse_loyalty(return_request, quote)
-    return_mark_refund_pending(return_request=return_request)
     pk = refund.pk
     transaction.on_commit(lambda: _enqueue(pk), robust=True)
     return refund
@@ -324,8 +343,11 @@ def _finish(refund: Refund) -> None:
 
     # A goodwill refund has no return to move on; a kept replacement's return ended without its parcel.
     if refund.return_request_id is not None and not refund.kept_replacement:
-        return_mark_refunded(return_request_id=refund.return_request_id)
+        return_mark_refunded(return_request_id=refund.return_request_id,
+                             early=refund.timing != RefundTiming.AFTER_INSPECTION)
     REFUNDS_TOTAL.labels(refund.paid_method).inc()
+    if refund.timing != RefundTiming.AFTER_INSPECTION:
+        EARLY_REFUNDS.labels(refund.timing).inc()
     REFUND_AMOUNT.labels(refund.currency).observe(float(refund.net))
 
 

@@ -42,6 +42,14 @@ def sweep_stuck_refunds() -> int:
     return len(ids)
 
 
+@shared_task
+def recover_overdue_early_refunds() -> int:
+    """Recover refunds paid early whose parcel missed its deadline. Safe to run twice, or twice at once."""
+    from refunds.early_refunds import early_refunds_recover_overdue
+
+    return early_refunds_recover_overdue()
+
+
 @shared_task(acks_late=True)
 def send_refund_method_changed(refund_id: int) -> None:
     """Kept only for messages queued before customer e-mails moved to the notifications outbox:

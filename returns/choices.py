@@ -77,7 +77,17 @@ def default_allowed_resolutions() -> list[str]:
 
 
 class RefundTiming(models.TextChoices):
+    """When a return's refund is paid. Anything before inspection is an early refund: an advance
+    on goods that have not been checked yet, recovered if they never come or fail inspection."""
+
+    AT_REQUEST = "at_request", "When the return is authorised"
+    FIRST_SCAN = "first_scan", "At the carrier's first scan"
+    AT_RECEIPT = "at_receipt", "When the warehouse receives the parcel"
     AFTER_INSPECTION = "after_inspection", "After inspection"
+
+
+# The moments an early refund can fall due, in the order a parcel reaches them.
+EARLY_REFUND_TIMINGS = (RefundTiming.AT_REQUEST, RefundTiming.FIRST_SCAN, RefundTiming.AT_RECEIPT)
 
 
 class LabelStatus(models.TextChoices):

@@ -142,6 +142,11 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
     note = models.TextField(blank=True)
     refund_method = models.CharField(max_length=20, choices=RefundMethod.choices,
                                      default=RefundMethod.ORIGINAL_PAYMENT)
+    refund_timing = models.CharField(
+        max_length=20, choices=RefundTiming.choices, default=RefundTiming.AFTER_INSPECTION,
+        help_text="When the refund is paid, decided at request time. Before inspection is an early refund.")
+    refund_timing_reason = models.CharField(max_length=300, blank=True,
+                                            help_text="Why the refund is paid then, as the customer is told.")
     policy_snapshot = models.JSONField(default=dict,
                                        help_text="The policies that applied, per category, when requested.")
     review_reasons = models.JSONField(default=list, blank=True, help_text="Why the return waits for a reviewer.")
@@ -255,7 +260,8 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
         pass
 
     @transition(field=status, source=[S.REFUNDED, S.INSPECTED], target=S.CLOSED, permission=_is_agent,
-                conditions=[lambda r: r.status == S.REFUNDED or not r.has_refund() or r.refund.kept_replacement])
+                conditions=[lambda r: r.status == S.REFUNDED or not r.has_refund() or r.refund.kept_replacement
+                            or r.refund_paid_early()])
     def close(self, *, at) -> None:
         self.closed_at = at
 
@@ -277,6 +283,15 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
             return self.refund is not None
         except ObjectDoesNotExist:
             return False
+
+    def refund_paid_early(self) -> bool:
+        """The refund went out before inspection (and has been paid): inspecting closes the return."""
+        return self.refund_is_early and self.has_refund() and self.refund.timing != RefundTiming.AFTER_INSPECTION \
+            and self.refund.completed_at is not None
+
+    @property
+    def refund_is_early(self) -> bool:
+        return self.refund_timing != RefundTiming.AFTER_INSPECTION
 
     def policy_for(self, category: str) -> dict:
         policies = self.policy_snapshot.get("categories", {})

@@ -212,6 +212,9 @@ def return_line_change_resolution(*, line, by, resolution: str, replacement_sku:
                                "or turned into store credit.", code="gift_return_gift_card_only")
     if line.replacement_order_line_id is not None:
         raise Conflict("The replacement for this line is already ordered.", code="replacement_already_ordered")
+    if return_request.refund_is_early and return_request.has_refund():
+        raise Conflict("This return was refunded early: its lines' resolutions can no longer change.",
+                       code="refunded_early")
 
     product = None
     if resolution == Resolution.EXCHANGE:

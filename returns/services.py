@@ -37,6 +37,7 @@ from returns.choices import (
     Disposition,
     LabelStatus,
     RefundMethod,
+    RefundTiming,
     Resolution,
     ReturnStatus,
 )
@@ -104,6 +105,7 @@ def _outcome_attributes(return_request: ReturnRequest) -> dict:
 def return_request_create(
     *, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT, note: str = "",
     gift_receipt=None, recipient_name: str = "", recipient_email: str = "",
+    refund_timing: str = RefundTiming.AFTER_INSPECTION,
 ) -> ReturnRequest:
     """Check eligibility under a lock on the order, create the return, score it, and authorise
     it at once unless a review rule sends it to a person.
@@ -115,12 +117,16 @@ def return_request_create(
 
     A gift return (`gift_receipt`, verified by returns/gifts.py, with `by=None`) is made for the
     purchaser's order on the recipient's behalf; it is credited to the recipient's gift card.
+    `refund_timing` is when the rules say the refund is paid; a customer who lost early refunds
+    (and an exchange) is refunded after inspection all the same, and the return says why.
     """
     order, requested, ctx = _check_eligibility(by=by, order_id=order_id, lines=lines, refund_method=refund_method,
                                                lock=True, gift_receipt=gift_receipt)
     tracing.annotate(links=tracing.link_to(order.trace_context, "original_order"))
+    timing, timing_reason = _refund_timing(order, requested, wanted=refund_timing, gift=gift_receipt is not None)
     return_request = _create_with_unique_rma(
         order=order, customer=order.customer, note=(note or "")[:2000], refund_method=refund_method,
+        refund_timing=timing, refund_timing_reason=timing_reason,
         policy_snapshot=_policy_snapshot(requested), by=by, trace_context=tracing.context_dict(),
         gift_receipt=gift_receipt, recipient_name=recipient_name, recipient_email=recipient_email,
     )
@@ -153,13 +159,15 @@ def return_request_create(
     return return_request
 
 
-def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT):
+def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT,
+                         refund_timing: str = RefundTiming.AFTER_INSPECTION):
     """What a return of these lines would pay, by the same rules and computation as the real thing.
 
     Writes nothing. Conditions are not known yet, so no restocking fee is assumed. An exchange
     whose replacement is out of stock is quoted as the refund the customer is offered instead, and
     `notices` say so (`replacement_out_of_stock`), as they say which lines the customer keeps
-    (`returnless`).
+    (`returnless`), and when the refund would be paid (`refund_timing`, with the reason; a
+    `refund_after_inspection` notice when the rules' early timing does not apply).
     """
     from dataclasses import replace
 
@@ -177,8 +185,21 @@ def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str 
             ctx.notices.append({"code": "returnless", "line": line.index,
                                 "detail": f"Keep {line.order_line.product.name}: no need to send it back."})
         items.append((line.index, line.order_line, line.quantity, "", line.policy.snapshot(), exchange))
+    timing, timing_reason = _refund_timing(order, requested, wanted=refund_timing)
+    if timing != refund_timing:
+        ctx.notices.append({"code": "refund_after_inspection", "detail": timing_reason})
     inputs = refund_inputs_for_lines(order=order, store_credit=refund_method == RefundMethod.STORE_CREDIT, items=items)
-    return replace(calculate_refund(**inputs), notices=tuple(ctx.notices))
+    return replace(calculate_refund(**inputs), notices=tuple(ctx.notices), refund_timing=timing,
+                   refund_timing_reason=timing_reason)
+
+
+def _refund_timing(order, requested: list[RequestedLine], *, wanted: str, gift: bool = False) -> tuple[str, str]:
+    from refunds.early_refunds import early_refund_timing
+
+    return early_refund_timing(
+        customer=order.customer, wanted=wanted, gift=gift,
+        exchanges=any(line.resolution == Resolution.EXCHANGE for line in requested),
+        returnless=all(resolutions.is_returnless(line.order_line, line.quantity, line.policy) for line in requested))
 
 
 @tracing.traced("return.check_eligibility")
@@ -341,12 +362,19 @@ def _authorize(return_request: ReturnRequest, *, by, reason: str) -> None:
         resolutions.return_keep(return_request, by=None)
         return
     resolutions.exchange_dispatch_early(return_request, by=by)
+    _refund_early(return_request, reached=RefundTiming.AT_REQUEST)
     return_request.label_status = LabelStatus.PENDING
     save_with_history(return_request, by=by, reason="label requested")
     from returns.tasks import request_label
 
     pk = return_request.pk
     transaction.on_commit(lambda: request_label.delay(pk), robust=True)  # sweep_pending_labels re-drives it
+
+
+def _refund_early(return_request: ReturnRequest, *, reached: str) -> None:
+    from refunds.early_refunds import refund_issue_early
+
+    refund_issue_early(return_request=return_request, reached=reached)
 
 
 # Review reasons that hold a return for a supervisor: only they may release it.
@@ -416,6 +444,10 @@ def return_cancel(*, return_request, by, reason: str = "") -> ReturnRequest:
     if is_customer and return_request.customer_id != by.pk:
         raise NotFound("No such return.", code="return_not_found")
     reason = (reason or "").strip() or "Cancelled by the customer."
+    if return_request.refund_is_early and return_request.status == ReturnStatus.AUTHORIZED \
+            and return_request.has_refund():
+        raise InvalidTransition("This return was refunded early: send the items back instead of cancelling it.",
+                                code="returnrequest_refunded_early")
     apply_transition(return_request, "cancel", by=by, reason=reason, at=timezone.now(), decision=reason)
     resolutions.exchange_release(return_request, by=by, reason="return cancelled")
     fraud_return_ended(return_request=return_request)
@@ -435,6 +467,7 @@ def return_mark_in_transit(*, return_request, by=None, tracking_number: str = ""
     if tracking_number and not return_request.tracking_number:
         return_request.tracking_number = tracking_number[:64]
         save_with_history(return_request, by=by, reason="tracking number recorded")
+    _refund_early(return_request, reached=RefundTiming.FIRST_SCAN)
     return return_request
 
 
@@ -495,6 +528,7 @@ def return_receive(*, return_request, by, received_quantities: dict | None = Non
         reason = f"received {line.received_quantity} of {line.quantity}: short shipment" if missing else "received"
         save_with_history(line, by=by, reason="kept by the customer (returnless)" if line.returnless else reason)
     resolutions.exchange_dispatch(return_request, by=by, reason="parcel received")
+    _refund_early(return_request, reached=RefundTiming.AT_RECEIPT)
     if short:
         logger.info("short shipment", extra={"rma": return_request.rma_number, "lines": short})
     if return_request.arrived_late:
@@ -823,8 +857,16 @@ def return_mark_refund_pending(*, return_request: ReturnRequest) -> None:
     apply_transition(return_request, "issue_refund", by=None, reason="refund issued")
 
 
-def return_mark_refunded(*, return_request_id) -> ReturnRequest:
-    """Called by the refunds app, inside its transaction, when the refund has been paid."""
+def return_mark_refunded(*, return_request_id, early: bool = False) -> ReturnRequest | None:
+    """Called by the refunds app, inside its transaction (the refund locked), when the refund has
+    been paid. A refund paid `early` leaves the return following its parcel: inspection closes it.
+    Such a return is locked only when it waits for this payment, which only an inspection that
+    has committed can have made it do, so this never waits on an inspection holding the return."""
+    status = ReturnRequest.objects.filter(pk=return_request_id).values_list("status", flat=True).first() \
+        if early else None
+    if early and status != ReturnStatus.REFUND_PENDING:
+        logger.info("refund paid before inspection", extra={"return_id": return_request_id, "status": status})
+        return None
     return_request = _lock(return_request_id)
     apply_transition(return_request, "complete_refund", by=None, reason="refund completed")
     fraud_return_refunded(return_request=return_request)
@@ -835,8 +877,11 @@ def return_mark_refunded(*, return_request_id) -> ReturnRequest:
 def return_close(*, return_request, by=None, reason: str = "") -> ReturnRequest:
     return_request = _lock(return_request)
     was_open = return_request.status == ReturnStatus.INSPECTED  # a refunded return left the open count already
+    paid_early = return_request.refund_paid_early()
     apply_transition(return_request, "close", by=by, reason=reason or "closed", at=timezone.now())
-    if was_open:
+    if was_open and paid_early:
+        fraud_return_refunded(return_request=return_request)
+    elif was_open:
         fraud_return_ended(return_request=return_request)
     return return_request
 

@@ -134,6 +134,7 @@ CELERY_BEAT_SCHEDULE = {
     "refunds-sweep": {"task": "refunds.tasks.sweep_stuck_refunds", "schedule": 60.0},
     "returns-expire": {"task": "returns.tasks.expire_unshipped_returns", "schedule": 3600.0},
     "returns-sweep-labels": {"task": "returns.tasks.sweep_pending_labels", "schedule": 600.0},
+    "refunds-early-refund-deadlines": {"task": "refunds.tasks.recover_overdue_early_refunds", "schedule": 3600.0},
     "returns-sweep-inbound-events": {"task": "returns.tasks.sweep_inbound_events", "schedule": 120.0},
     "inventory-sweep-dispositions": {"task": "inventory.tasks.sweep_stock_dispositions", "schedule": 300.0},
     "partners-sweep-webhooks": {"task": "partners.tasks.sweep_webhook_deliveries", "schedule": 60.0},
@@ -216,6 +217,11 @@ RETURNS = {
     "TRUSTED_MIN_ORDERS": env.int("RETURNS_TRUSTED_MIN_ORDERS", default=2),
     # A return waiting longer than this for a reviewer is late (the review queue's SLA).
     "REVIEW_SLA_HOURS": env.int("RETURNS_REVIEW_SLA_HOURS", default=24),
+    # A refund paid early is recovered when the carrier has not scanned the parcel this many days after the
+    # return was authorised (paid at request), or the warehouse has not received it this many days after the
+    # first scan (paid at request or at the first scan).
+    "EARLY_REFUND_SCAN_DAYS": env.int("RETURNS_EARLY_REFUND_SCAN_DAYS", default=7),
+    "EARLY_REFUND_RECEIPT_DAYS": env.int("RETURNS_EARLY_REFUND_RECEIPT_DAYS", default=14),
     # Support agents approve returns up to this amount, in the order's currency; above it a supervisor
     # must. Currencies with small units get their own limit (JPY 40,000 is about USD 250).
     "AGENT_APPROVAL_LIMIT": Decimal(env.str("RETURNS_AGENT_APPROVAL_LIMIT", default="250")),

@@ -181,14 +181,16 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     inlines = [ReturnLineInline]
     fieldsets = (
         (None, {"fields": ("rma", "status", "customer_column", "order_column", "amounts", "fraud_badge",
-                           "sla_age", "waiting_because", "refund_method", "note")}),
+                           "sla_age", "waiting_because", "refund_method", "refund_timing", "refund_timing_reason",
+                           "note")}),
         ("Decision", {"fields": ("decision_reason", "authorized_at", "closed_at")}),
         ("Parcel", {"fields": ("label", "carrier", "tracking_number", "shipped_at", "received_at", "late",
                                "inspected_at", "inspection_fraud_score")}),
         ("Policy that applied", {"classes": ("collapse",), "fields": ("policy_snapshot",)}),
     )
     readonly_fields = ("rma", "status", "customer_column", "order_column", "amounts", "fraud_badge", "sla_age",
-                       "waiting_because", "refund_method", "note", "decision_reason", "authorized_at", "closed_at",
+                       "waiting_because", "refund_method", "refund_timing", "refund_timing_reason", "note",
+                       "decision_reason", "authorized_at", "closed_at",
                        "label", "carrier", "tracking_number", "shipped_at", "received_at", "late",
                        "inspected_at", "inspection_fraud_score", "policy_snapshot")
 

@@ -4,7 +4,7 @@ from rest_framework import serializers
 from core.api.fields import MoneyAmount
 from core.api.permissions import is_customer
 from core.api.serializers import StrictSerializer
-from returns.choices import RefundMethod, Resolution
+from returns.choices import RefundMethod, RefundTiming, Resolution
 from returns.models import ReturnLine, ReturnRequest
 
 
@@ -56,9 +56,12 @@ class QuoteLineSerializer(serializers.Serializer):
 
 
 class QuoteNoticeSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="`replacement_out_of_stock` (a refund is offered instead) or "
-                                           "`returnless` (the customer keeps the item).")
-    line = serializers.IntegerField(help_text="Index of the requested line.")
+    code = serializers.CharField(help_text="`replacement_out_of_stock` (a refund is offered instead), "
+                                           "`returnless` (the customer keeps the item) or "
+                                           "`refund_after_inspection` (an early refund does not apply; the detail "
+                                           "says why).")
+    line = serializers.IntegerField(required=False, help_text="Index of the requested line (absent when the "
+                                                              "notice is about the whole return).")
     detail = serializers.CharField()
     offered_resolution = serializers.CharField(required=False)
 
@@ -77,6 +80,10 @@ class QuoteSerializer(serializers.Serializer):
     charge = serializers.CharField(help_text="Collected from the customer when replacements cost more.")
     lines = QuoteLineSerializer(many=True)
     notices = QuoteNoticeSerializer(many=True)
+    refund_timing = serializers.ChoiceField(choices=RefundTiming.choices,
+                                            help_text="When the refund would be paid: at request (once authorised), "
+                                                      "at the carrier's first scan, at receipt, or after inspection.")
+    refund_timing_reason = serializers.CharField(help_text="Why then, in words for the customer.")
 
 
 class ReturnLineSerializer(serializers.ModelSerializer):
@@ -112,7 +119,8 @@ class ReturnSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReturnRequest
         fields = ["rma_number", "status", "order_id", "order_external_id", "customer_email", "refund_method",
-                  "note", "decision_reason", "label_status", "carrier", "tracking_number", "label_url",
+                  "refund_timing", "refund_timing_reason", "note", "decision_reason", "label_status", "carrier",
+                  "tracking_number", "label_url",
                   "requested_at", "authorized_at", "shipped_at", "received_at", "inspected_at", "closed_at",
                   "lines", "refund", "fraud_score", "review_reasons"]
         read_only_fields = fields

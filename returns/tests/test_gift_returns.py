@@ -346,3 +346,17 @@ def test_reconciliation_notices_gift_cards_that_disagree_with_the_ledger(order, 
     problems = reconcile().problems
     assert any("gift cards in USD" in problem and "gift-card liability holds 27.00" in problem
                for problem in problems), problems
+
+
+def test_a_gift_return_is_never_refunded_early_whatever_the_rules_say(order, issued):
+    """The gift card goes to someone with no account an unearned early refund could be recovered from."""
+    receipt, _ = issued
+    name, email = RECIPIENT["recipient_name"], RECIPIENT["recipient_email"]
+    rr = services.return_request_create(
+        by=None, order_id=order.pk, lines=[factories.line_request(shirt_of(order), 1)],
+        refund_method=RefundMethod.GIFT_CARD, gift_receipt=receipt, recipient_name=name, recipient_email=email,
+        refund_timing="at_request")
+    rr.refresh_from_db()
+    assert rr.status == ReturnStatus.AUTHORIZED
+    assert rr.refund_timing == "after_inspection" and "gift card" in rr.refund_timing_reason
+    assert not Refund.objects.filter(return_request=rr).exists()

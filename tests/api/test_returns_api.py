@@ -130,3 +130,19 @@ def test_finance_reads_a_refund_with_its_ledger(finance, order, customer, wareho
     entries = client_for(finance).get("/api/v1/ledger/entries").json()["results"]
     assert len(entries) == JournalEntry.objects.count() == 2
     assert all(sum(float(line["amount"]) for line in entry["lines"]) == 0 for entry in entries)
+
+
+def test_quote_and_return_say_when_the_refund_is_paid(api, order, customer, django_capture_on_commit_callbacks):
+    from returns import services
+
+    shirts = order.lines.first()
+    quote = api.post("/api/v1/returns/quote", _body(order, (shirts, 1)), format="json").json()
+    assert quote["refund_timing"] == "after_inspection"
+    assert quote["refund_timing_reason"] == "Refunded once the items are inspected."
+    with django_capture_on_commit_callbacks(execute=True):
+        rr = services.return_request_create(by=customer, order_id=order.pk, refund_timing="at_request",
+                                            lines=[factories.line_request(shirts, 1)])
+    detail = api.get(f"/api/v1/returns/{rr.rma_number}").json()
+    assert detail["refund_timing"] == "at_request"
+    assert detail["refund_timing_reason"] == "Refunded as soon as the return is authorised."
+    assert detail["refund"]["status"] == "completed" and detail["status"] == "authorized"
