@@ -2,7 +2,8 @@
 one HTTP call. Everything else (what to send, when to retry) lives in services.
 
 A signature header reads `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
-Partners verify it with `verify_signature` (copy it from docs/webhooks.md).
+Partners verify it with `partners.verify.verify_signature`, a standard-library file they copy
+(docs/webhooks.md shows it).
 """
 
 import hashlib
@@ -37,29 +38,6 @@ def sign(secret: str, body: bytes, *, timestamp: int | None = None) -> str:
     """The signature header's value for `body`, sent at `timestamp` (now by default)."""
     timestamp = int(time.time()) if timestamp is None else timestamp
     return f"t={timestamp},v1={_digest(secret, timestamp, body)}"
-
-
-def verify_signature(secret: str, header: str, body: bytes | str, tolerance_seconds: int = 300,
-                     *, now: float | None = None) -> bool:
-    """True when `header` signs exactly `body` with `secret`, no more than `tolerance_seconds` ago.
-
-    `body` must be the raw request body as received, before any JSON parsing.
-    """
-    if isinstance(body, str):
-        body = body.encode()
-    timestamp, candidates = None, []
-    for part in (header or "").split(","):
-        name, _, value = part.strip().partition("=")
-        if name == "t" and value.isdigit():
-            timestamp = int(value)
-        elif name == "v1" and value:
-            candidates.append(value)
-    if timestamp is None or not candidates:
-        return False
-    if abs((time.time() if now is None else now) - timestamp) > tolerance_seconds:
-        return False
-    expected = _digest(secret, timestamp, body)
-    return any(hmac.compare_digest(expected, candidate) for candidate in candidates)
 
 
 # --- where we may send ---

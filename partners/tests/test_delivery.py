@@ -14,7 +14,7 @@ from django.utils import timezone
 from partners.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from partners.services import webhook_event_emit, webhook_subscription_update
 from partners.tasks import deliver_webhook, sweep_webhook_deliveries
-from partners.webhooks import verify_signature
+from partners.verify import verify_signature
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from partners.webhooks import address_refusal, sign, verify_signature
+from partners.verify import verify_signature
+from partners.webhooks import address_refusal, sign
 
 SECRET = "whsec_test-secret"
 BODY = b'{"id":"3f1c","type":"return.refunded","data":{"rma_number":"RMA-AB12-CD34"}}'
