@@ -113,6 +113,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Request bodies: at most this much outside uploaded files (API JSON bodies included, see
+# core.api.parsers), at most this many form fields; an uploaded file larger than the memory size
+# is spooled to disk. Evidence photos have their own cap (RETURNS["MAX_PHOTO_BYTES"]).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1000)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
@@ -156,7 +162,7 @@ REST_FRAMEWORK = {
     },
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Cursor",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -216,6 +222,11 @@ RETURNS = {
     "TRUSTED_MIN_ORDERS": env.int("RETURNS_TRUSTED_MIN_ORDERS", default=2),
     # A return waiting longer than this for a reviewer is late (the review queue's SLA).
     "REVIEW_SLA_HOURS": env.int("RETURNS_REVIEW_SLA_HOURS", default=24),
+    # Evidence photos (inspection, unmatched parcels): at most this many per upload, each at most
+    # this many bytes and pixels (a small file can still decode to a huge image).
+    "MAX_PHOTOS": env.int("RETURNS_MAX_PHOTOS", default=10),
+    "MAX_PHOTO_BYTES": env.int("RETURNS_MAX_PHOTO_BYTES", default=10 * 1024 * 1024),
+    "MAX_PHOTO_PIXELS": env.int("RETURNS_MAX_PHOTO_PIXELS", default=50_000_000),
     # Support agents approve returns up to this amount, in the order's currency; above it a supervisor
     # must. Currencies with small units get their own limit (JPY 40,000 is about USD 250).
     "AGENT_APPROVAL_LIMIT": Decimal(env.str("RETURNS_AGENT_APPROVAL_LIMIT", default="250")),
