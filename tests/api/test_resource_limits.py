@@ -73,10 +73,20 @@ def test_a_body_within_the_limit_is_read(order, customer):
     '{"order_id": NaN, "lines": []}',
     '{"order_id": 1e999999, "lines": []}',
     '{"order_id": 1, "lines": [], "note": "\\ud800"}',  # a lone surrogate, escaped as JSON allows
+    '{"order_id": 1, "lines": [], "note": "nul \\u0000 byte"}',  # PostgreSQL stores no NUL in text
     b"\xff\xfe\x00garbage",
 ])
 def test_hostile_json_is_a_400_with_a_code_not_a_500(order, customer, body):
     response = client_for(customer).post("/api/v1/returns", body, content_type="application/json")
     assert 400 <= response.status_code < 500, response.content[:300]
     assert response.json()["code"]
+    assert not ReturnRequest.objects.exists()
+
+
+@pytest.mark.parametrize("note", ["\\u0000", "\\ud800"])
+def test_text_postgresql_cannot_store_is_refused_before_it_reaches_it(order, customer, note):
+    line = json.dumps(factories.line_request(order.lines.first(), 1))
+    body = f'{{"order_id": {order.pk}, "lines": [{line}], "note": "before {note} after"}}'
+    response = client_for(customer).post("/api/v1/returns", body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "parse_error"
     assert not ReturnRequest.objects.exists()
