@@ -90,3 +90,13 @@ def test_text_postgresql_cannot_store_is_refused_before_it_reaches_it(order, cus
     response = client_for(customer).post("/api/v1/returns", body, content_type="application/json")
     assert response.status_code == 400 and response.json()["code"] == "parse_error"
     assert not ReturnRequest.objects.exists()
+
+
+def test_every_api_view_has_a_request_budget():
+    from core.api.throttling import CallerRateThrottle
+
+    routes = _api_views()
+    unthrottled = [route for route, view in routes
+                   if not any(isinstance(t, CallerRateThrottle) or getattr(t, "scope", "") == "login"
+                              for t in view().get_throttles())]
+    assert routes and not unthrottled, unthrottled
