@@ -117,3 +117,22 @@ def test_a_failing_gateway_call_leaves_no_gateway_key(order, customer, warehouse
     log = written()
     assert "refund call failed" in log and "refund needs finance" in log
     _assert_absent(log, [GATEWAY_KEY, GATEWAY_KEY[8:]])
+
+
+def test_a_worker_logs_through_the_same_handler_and_masks_secrets_too():
+    """What a Celery worker does at start (set its logging up), then a record with a gateway key."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import django, logging; django.setup()\n"
+              "from config.celery_app import app\n"
+              "app.log.setup_logging_subsystem(loglevel='INFO')\n"
+              f"logging.getLogger('refunds.gateways.acme').warning("
+              f"'call failed, Authorization: Bearer {GATEWAY_KEY}')\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
+                            cwd=settings.BASE_DIR)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "call failed" in result.stderr and '"levelname": "WARNING"' in result.stderr
+    assert GATEWAY_KEY not in result.stderr and MASK in result.stderr
