@@ -236,15 +236,13 @@ def webhook_delivery_attempt(*, delivery_id: int) -> DeliveryResult:
     }
     started_at, clock = timezone.now(), time.monotonic()
     answer, error = None, ""
-    # Checked again at send time: the name may resolve elsewhere than when it was subscribed.
-    refusal = webhooks.address_refusal(claim.url) if _config("BLOCK_PRIVATE_ADDRESSES") else None
-    if refusal:
-        error = refusal
-    else:
-        try:
-            answer = webhooks.send(claim.url, body, headers, _config("TIMEOUT_SECONDS"))
-        except webhooks.SendError as exc:
-            error = str(exc)
+    try:
+        # Checked again as the connection opens, on the address connected to: the name may
+        # resolve elsewhere now than when it was subscribed (DNS rebinding).
+        answer = webhooks.send(claim.url, body, headers, _config("TIMEOUT_SECONDS"),
+                               public_only=_config("BLOCK_PRIVATE_ADDRESSES"))
+    except webhooks.SendError as exc:
+        error = str(exc)
     return _settle_delivery(claim, answer=answer, error=error, started_at=started_at,
                             duration_ms=int((time.monotonic() - clock) * 1000))
 

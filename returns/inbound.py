@@ -22,6 +22,7 @@ from core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from core.storable import unstorable_text
 from core.transitions import save_with_history
 from returns import selectors, services
 from returns.choices import (
@@ -61,8 +62,12 @@ def event_accept(*, source: str, external_id: str, kind: str, payload: dict) -> 
         payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
     except (TypeError, ValueError):
         payload = None
-    if not isinstance(payload, dict):
-        errors.add("invalid_payload", "The payload must be a JSON object.", field="payload")
+    if not isinstance(payload, dict) or not payload:  # an empty one names no return, and the row refuses it
+        errors.add("invalid_payload", "The payload must be a non-empty JSON object.", field="payload")
+    elif unstorable_text(payload):
+        errors.add("invalid_payload", unstorable_text(payload), field="payload")
+    if unstorable_text(external_id):
+        errors.add("invalid_event_id", unstorable_text(external_id), field="external_id")
     errors.raise_if_any()
     event, created = InboundEvent.objects.get_or_create(source=source, external_id=external_id,
                                                         defaults={"kind": kind, "payload": payload})

@@ -4,6 +4,7 @@
 """
 
 import logging
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
+from PIL import Image
 
 from core import tracing
 from core.actors import channel_of
@@ -547,8 +549,6 @@ def _redrive_waiting_events(return_request_id: int) -> None:
 # --- parcels at the warehouse door ---
 
 RECEIVABLE_STATUSES = (ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT, ReturnStatus.EXPIRED)
-MAX_PHOTOS = 10
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -634,26 +634,39 @@ def parcel_link(*, parcel, return_request, by, received_quantities: dict | None 
 
 
 def _checked_photos(photos, *, errors: ErrorList, field: str) -> list:
-    """Uploaded evidence photos, each checked to be a readable image of a sane size."""
+    """Uploaded evidence photos, each checked to be a readable image of a sane size in bytes and
+    in pixels (a small file can decode to a huge image)."""
     if not photos:
         return []
+    limits = settings.RETURNS
     if not isinstance(photos, list | tuple):
         errors.add("invalid_photo", "Send photos as a list of image files.", field=field)
         return []
-    if len(photos) > MAX_PHOTOS:
-        errors.add("too_many_photos", f"Attach at most {MAX_PHOTOS} photos.", field=field)
+    if len(photos) > limits["MAX_PHOTOS"]:
+        errors.add("too_many_photos", f"Attach at most {limits['MAX_PHOTOS']} photos.", field=field)
         return []
     checked = []
     for index, photo in enumerate(photos):
-        if (getattr(photo, "size", None) or 0) > MAX_PHOTO_BYTES:
-            errors.add("photo_too_large", f"A photo may be at most {MAX_PHOTO_BYTES // 2**20} MB.",
+        if (getattr(photo, "size", None) or 0) > limits["MAX_PHOTO_BYTES"]:
+            errors.add("photo_too_large", f"A photo may be at most {limits['MAX_PHOTO_BYTES'] // 2**20} MB.",
                        field=f"{field}[{index}]")
             continue
         try:
-            forms.ImageField().clean(photo)
-        except DjangoValidationError:
+            with warnings.catch_warnings():
+                # Pillow warns on a large image and refuses a huge one; the pixel limit below decides.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = forms.ImageField().clean(photo).image
+        except (DjangoValidationError, AttributeError):
             errors.add("invalid_photo", "That file is not an image we can read.", field=f"{field}[{index}]")
             continue
+        width, height = image.size
+        if width * height > limits["MAX_PHOTO_PIXELS"]:
+            errors.add("photo_too_large", f"A photo may have at most {limits['MAX_PHOTO_PIXELS'] // 10**6} "
+                                          f"million pixels; this one has {width} × {height}.",
+                       field=f"{field}[{index}]")
+            continue
+        if hasattr(photo, "seek"):
+            photo.seek(0)
         checked.append(photo)
     return checked
 

@@ -60,3 +60,11 @@ def test_the_container_healthcheck_fails_when_nothing_answers():
         port = sock.getsockname()[1]
     result = _healthcheck(f"http://127.0.0.1:{port}/healthz")
     assert result.returncode == 1 and "unhealthy" in result.stderr
+
+
+def test_production_sends_webhooks_only_to_public_https_endpoints_even_if_told_otherwise():
+    env = {**PRODUCTION_ENV, "WEBHOOKS_REQUIRE_HTTPS": "false", "WEBHOOKS_BLOCK_PRIVATE_ADDRESSES": "false"}
+    result = _manage("shell", "-c", "from django.conf import settings; w = settings.WEBHOOKS; "
+                     "print(w['REQUIRE_HTTPS'], w['BLOCK_PRIVATE_ADDRESSES'])", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["True", "True"]

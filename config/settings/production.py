@@ -1,7 +1,7 @@
 """Production: every secret and host from the environment, HTTPS only."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASES, env
+from config.settings.base import DATABASES, WEBHOOKS, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -59,3 +59,7 @@ REFUNDS = {
         default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "",
     ),
 }
+
+# Webhooks go to public https endpoints only, whatever the environment says: the switches that
+# let local and test settings use http://127.0.0.1 cannot open the internal network here.
+WEBHOOKS = {**WEBHOOKS, "REQUIRE_HTTPS": True, "BLOCK_PRIVATE_ADDRESSES": True}

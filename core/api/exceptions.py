@@ -1,6 +1,7 @@
 """Every API error is an RFC 9457 problem detail with a stable `code`."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -41,6 +42,12 @@ def exception_handler(exc, context):
         errors = [{"field": v.field, "code": v.code, "detail": v.message} for v in exc.violations] or None
         return problem(status_code=exc.http_status, code=exc.code, title=exc.title, detail=exc.message,
                        errors=errors)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
+        # Django's own size guards (request.body read by the idempotency check, forms): same answer
+        # as the API's parser gives.
+        from core.api.parsers import RequestTooLarge
+
+        exc = RequestTooLarge(str(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -166,3 +166,22 @@ def test_the_idempotency_key_replays_the_creation(api):
 
     assert again.status_code == 201 and again.json() == first.json()
     assert WebhookSubscription.objects.count() == 1
+
+
+@pytest.mark.parametrize("url", [
+    "https://2130706433/hooks", "https://0x7f000001/hooks", "https://0177.0.0.1/hooks", "https://127.1/hooks",
+    "https://[::ffff:127.0.0.1]/hooks", "https://[2002:a9fe:a9fe::]/hooks", "https://[64:ff9b::a9fe:a9fe]/hooks",
+    "https://[fd12:3456::1]/hooks", "https://[fe80::1%25eth0]/hooks", "https://localhost./hooks",
+    "https://user:pass@93.184.215.14/hooks", "http://93.184.215.14/hooks", "ftp://93.184.215.14/hooks",
+    "https://169.254.169.254.nip.io.invalid/latest",
+])
+def test_address_tricks_are_refused_on_create_and_on_change(api, url):
+    with override_settings(WEBHOOKS={**settings.WEBHOOKS, "BLOCK_PRIVATE_ADDRESSES": True, "REQUIRE_HTTPS": True}):
+        refused = api.post("/api/v1/webhooks", {**BODY, "url": url}, format="json")
+        created = api.post("/api/v1/webhooks", {**BODY, "url": "https://93.184.215.14/hooks"}, format="json")
+        changed = api.patch(f"/api/v1/webhooks/{created.json()['id']}", {"url": url}, format="json")
+
+    for response in (refused, changed):
+        assert response.status_code == 422, response.content
+        assert response.json()["code"] in ("invalid_url", "webhook_url_insecure", "webhook_url_not_allowed")
+    assert WebhookSubscription.objects.get(pk=created.json()["id"]).url == "https://93.184.215.14/hooks"

@@ -5,6 +5,7 @@ import socket
 from datetime import timedelta
 
 import pytest
+import urllib3.util.connection
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.test import override_settings
@@ -13,7 +14,7 @@ from django.utils import timezone
 from partners.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from partners.services import webhook_event_emit, webhook_subscription_update
 from partners.tasks import deliver_webhook, sweep_webhook_deliveries
-from partners.webhooks import verify_signature
+from partners.verify import verify_signature
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +174,58 @@ def test_a_private_address_is_refused_at_send_time_too(endpoint, subscribe, emit
     assert endpoint.received == []
     assert delivery.status == DeliveryStatus.FAILED
     assert "non-public address" in delivery.attempts.get().error
+
+
+@pytest.fixture
+def rebinding_dns(monkeypatch):
+    """`rebind.example.com` answers a public address on its first lookup and 127.0.0.1 after,
+    like a DNS server an attacker controls with a zero TTL."""
+    real, lookups = socket.getaddrinfo, []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "rebind.example.com":
+            return real(host, port, *args, **kwargs)
+        lookups.append(host)
+        address = "93.184.215.14" if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return lookups
+
+
+@override_settings(WEBHOOKS={**settings.WEBHOOKS, "BLOCK_PRIVATE_ADDRESSES": True, "MAX_ATTEMPTS": 1})
+def test_a_name_rebound_to_loopback_after_it_was_checked_is_not_connected_to(endpoint, subscribe, emit,
+                                                                             rebinding_dns):
+    port = endpoint.url.split(":")[2].split("/")[0]
+    subscribe(["return.authorized"], url=f"http://rebind.example.com:{port}/hooks")  # public when checked
+
+    delivery = emit()
+
+    assert endpoint.received == []
+    assert delivery.status == DeliveryStatus.FAILED
+    assert "non-public address (127.0.0.1)" in delivery.attempts.get().error
+    assert len(rebinding_dns) == 2  # one check at subscription, one as the connection opened
+
+
+@override_settings(WEBHOOKS={**settings.WEBHOOKS, "BLOCK_PRIVATE_ADDRESSES": True, "MAX_ATTEMPTS": 1})
+def test_the_address_checked_is_the_address_connected_to(endpoint, subscribe, emit, rebinding_dns, monkeypatch):
+    """Were the name resolved once to check it and again to connect, the second answer (loopback)
+    would reach the local endpoint. The guarded connection resolves once and dials what it checked."""
+    dialled = []
+
+    def create_connection(address, *args, **kwargs):
+        dialled.append(address[0])
+        raise ConnectionRefusedError("nothing listens there in a test")
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", create_connection)
+    rebinding_dns.append("the subscription's check is not part of this test")
+    port = endpoint.url.split(":")[2].split("/")[0]
+    with override_settings(WEBHOOKS={**settings.WEBHOOKS, "BLOCK_PRIVATE_ADDRESSES": False}):
+        subscribe(["return.authorized"], url=f"http://rebind.example.com:{port}/hooks")
+    rebinding_dns.clear()  # the next lookup answers the public address, any later one loopback
+
+    delivery = emit()
+
+    assert dialled == ["93.184.215.14"]
+    assert endpoint.received == []
+    assert "nothing listens there" in delivery.attempts.get().error

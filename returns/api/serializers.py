@@ -4,7 +4,7 @@ from rest_framework import serializers
 from core.api.fields import MoneyAmount
 from core.api.permissions import is_customer
 from core.api.serializers import StrictSerializer
-from returns.choices import RefundMethod, RefundTiming, Resolution
+from returns.choices import Condition, Disposition, RefundMethod, RefundTiming, Resolution
 from returns.models import ReturnLine, ReturnRequest
 
 
@@ -92,6 +92,9 @@ class ReturnLineSerializer(serializers.ModelSerializer):
     reason = serializers.SlugRelatedField(slug_field="code", read_only=True)
     replacement_sku = serializers.SlugRelatedField(source="replacement_product", slug_field="sku", read_only=True,
                                                    allow_null=True)
+    # Blank until the line is inspected: declared so that the schema says so.
+    condition = serializers.ChoiceField(choices=Condition.choices, allow_blank=True, read_only=True)
+    disposition = serializers.ChoiceField(choices=Disposition.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = ReturnLine
