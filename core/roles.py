@@ -14,6 +14,7 @@ ROLE_PERMISSIONS = {
         "returns.view_returnrequest", "returns.review_returnrequest", "returns.manage_returnrequest",
         "returns.view_unmatchedparcel", "returns.view_returnreason", "returns.view_returnpolicy",
         "orders.view_order", "refunds.view_refund", "refunds.view_refundattempt", "fraud.view_fraudsignal",
+        "rules.view_rulesetversion", "rules.view_rule", "rules.view_listentry",
     ],
     "Supervisor": [
         "refunds.grant_goodwill", "refunds.view_goodwillcredit", "inventory.view_stockreservation",
@@ -26,6 +27,10 @@ ROLE_PERMISSIONS = {
         "returns.view_returnreason", "returns.change_returnreason", "returns.add_returnreason",
         "orders.view_order", "refunds.view_refund", "refunds.view_refundattempt", "fraud.view_fraudsignal",
         "fraud.view_customerriskprofile", "fraud.change_customerriskprofile",
+        "rules.view_rulesetversion", "rules.add_rulesetversion", "rules.change_rulesetversion",
+        "rules.publish_rulesetversion", "rules.view_rule", "rules.add_rule", "rules.change_rule",
+        "rules.delete_rule", "rules.view_listentry", "rules.add_listentry", "rules.change_listentry",
+        "rules.delete_listentry",
     ],
     "Finance": [
         "refunds.view_goodwillcredit",

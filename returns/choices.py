@@ -75,6 +75,11 @@ def default_allowed_resolutions() -> list[str]:
 
 
 class RefundTiming(models.TextChoices):
+    """When a return's refund is paid; the return rules decide it per return."""
+
+    AT_REQUEST = "at_request", "At request"
+    FIRST_SCAN = "first_scan", "At the carrier's first scan"
+    AT_RECEIPT = "at_receipt", "At receipt"
     AFTER_INSPECTION = "after_inspection", "After inspection"
 
 

@@ -56,6 +56,7 @@ class RequestedLine:
     replacement: object = None  # the product to send, for an exchange
     replacement_terms: tuple | None = None  # (price, tax) per unit, None when it cannot be offered
     replacement_in_stock: bool = True
+    rule: dict | None = None  # what the merchant's rules decided for this line (rules.engine)
 
     @property
     def replacement_dearer(self) -> bool:
@@ -80,6 +81,7 @@ class EligibilityContext:
     review_threshold: int = 80
     policies: list = field(default_factory=list)
     notices: list = field(default_factory=list)  # what a quote tells the customer besides the money
+    rules: object = None  # the version deciding this request, its facts and early decision (returns.services)
 
 
 # --- request rules: stop at the first denial, later ones assume earlier ones passed ---
@@ -131,6 +133,14 @@ def quantity_positive(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
 def reason_known(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     if line.reason is None:
         return Verdict.deny("unknown_reason", "Choose one of the listed reasons for the return.")
+    return ALLOW
+
+
+def denied_by_rule(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    """The merchant's rules (rules.engine) decided this line may not be returned."""
+    denial = (line.rule or {}).get("denied")
+    if denial:
+        return Verdict.deny("denied_by_rule", denial["message"])
     return ALLOW
 
 
@@ -209,7 +219,8 @@ def exchange_difference_payable(ctx: EligibilityContext, line: RequestedLine) ->
 
 # The first rules resolve what the later ones read; a line stops at its first denial.
 LINE_RULES: list[Callable[[EligibilityContext, RequestedLine], Verdict]] = [
-    line_in_order, quantity_positive, reason_known, product_returnable, within_window, quantity_available,
+    line_in_order, quantity_positive, reason_known, denied_by_rule, product_returnable, within_window,
+    quantity_available,
     resolution_allowed, replacement_offered, replacement_in_stock, exchange_difference_payable,
 ]
 

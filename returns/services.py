@@ -51,12 +51,15 @@ from returns.models import (
 from returns.policies import (
     LINE_RULES,
     REQUEST_RULES,
-    REVIEW_RULES,
     EligibilityContext,
     Outcome,
     RequestedLine,
 )
 from returns.rma import new_rma_number
+from rules import decisions as rule_decisions
+from rules import engine as rule_engine
+from rules import facts as rule_facts
+from rules import selectors as rule_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +110,9 @@ def return_request_create(
     """Check eligibility under a lock on the order, create the return, score it, and authorise
     it at once unless a review rule sends it to a person.
 
+    The published rule set decides it (built-in and merchant rules, rules.decisions); the return
+    keeps that version, the decision with its trace, and the facts it was decided on.
+
     `lines` are dicts with `order_line_id`, `quantity`, `reason` (a reason code), optional `note`,
     and optional `resolution` (refund, exchange or store_credit, as the policy allows) with, for an
     exchange, `replacement_sku` (the same product when absent). Lines worth less than their
@@ -115,34 +121,43 @@ def return_request_create(
     order, requested, ctx = _check_eligibility(by=by, order_id=order_id, lines=lines, refund_method=refund_method,
                                                lock=True)
     tracing.annotate(links=tracing.link_to(order.trace_context, "original_order"))
+    decided = ctx.rules
     return_request = _create_with_unique_rma(
         order=order, customer=order.customer, note=(note or "")[:2000], refund_method=refund_method,
         policy_snapshot=_policy_snapshot(requested), by=by, trace_context=tracing.context_dict(),
+        rule_version=decided.version, rule_decision=decided.early,
     )
     tracing.annotate({"return.rma_id": return_request.rma_number})
-    ReturnLine.objects.bulk_create([
+    created = ReturnLine.objects.bulk_create([
         ReturnLine(return_request=return_request, order_line=line.order_line, quantity=line.quantity,
                    reason=line.reason, customer_note=line.note, resolution=line.resolution,
                    replacement_product=line.replacement if line.resolution == Resolution.EXCHANGE else None,
                    replacement_unit_price=line.replacement_terms[0] if line.resolution == Resolution.EXCHANGE else None,
                    replacement_unit_tax=line.replacement_terms[1] if line.resolution == Resolution.EXCHANGE else None,
-                   returnless=resolutions.is_returnless(line.order_line, line.quantity, line.policy))
+                   returnless=_kept(line))
         for line in requested
     ])
     _count_resolutions([line.resolution for line in requested])
 
-    ctx.amount = return_quote(return_request=return_request).net
-    ctx.policies = list({line.policy.pk: line.policy for line in requested}.values())
+    from refunds.selectors import refund_inputs_for_return
+
+    inputs = refund_inputs_for_return(return_request)
+    order_line_of = {line.pk: line.order_line_id for line in created}
+    rule_facts.add_money(decided.facts, inputs=inputs,
+                         quoted_lines={order_line_of[item.key]: item for item in inputs["lines"]})
+    ctx.amount = calculate_refund(**inputs).net
     ctx.fraud_score = fraud_score_request(return_request=return_request, amount=ctx.amount)
     ctx.customer_flagged = customer_is_flagged(order.customer)
-    ctx.review_threshold = settings.RETURNS["REVIEW_SCORE_THRESHOLD"]
-    review = [v for v in (rule(ctx) for rule in REVIEW_RULES) if v.outcome == Outcome.REVIEW]
+    rule_facts.add_score(decided.facts, fraud_score=ctx.fraud_score, customer_flagged=ctx.customer_flagged)
+    decision = rule_decisions.decide(decided.compiled, decided.facts)
+    review = decision["review"]
     return_request.fraud_score = ctx.fraud_score
-    return_request.review_reasons = [{"code": v.code, "detail": v.message} for v in review]
+    return_request.review_reasons = review
+    return_request.rule_decision, return_request.rule_facts = decision, decided.facts
     save_with_history(return_request, by=by, reason="scored")
     if not review:
         _authorize(return_request, by=None, reason="Authorised automatically: policy and risk allow it.")
-    tracing.annotate({"return.refund_amount": ctx.amount, "return.currency": order.currency,
+    tracing.annotate({"return.refund_amount": decision["money"]["net"], "return.currency": order.currency,
                       "return.fraud_score": ctx.fraud_score, "return.needs_review": bool(review)})
     logger.info("return requested", extra={"rma": return_request.rma_number, "needs_review": bool(review)})
     return return_request
@@ -168,12 +183,23 @@ def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str 
         if line.resolution == Resolution.EXCHANGE:
             price, tax = line.replacement_terms
             exchange = Exchange(resolution=line.resolution, quantity=line.quantity, unit_price=price, unit_tax=tax)
-        if resolutions.is_returnless(line.order_line, line.quantity, line.policy):
+        if _kept(line):
             ctx.notices.append({"code": "returnless", "line": line.index,
                                 "detail": f"Keep {line.order_line.product.name}: no need to send it back."})
         items.append((line.index, line.order_line, line.quantity, "", line.policy.snapshot(), exchange))
-    inputs = refund_inputs_for_lines(order=order, store_credit=refund_method == RefundMethod.STORE_CREDIT, items=items)
+    shown = rule_engine.customer_view(ctx.rules.early)
+    ctx.notices.extend(note for note in shown["notes"] if note["code"] not in ("returnless", "rule_denied"))
+    ctx.notices.append({"code": "refund_timing", "timing": shown["refund_timing"],
+                        "detail": shown["refund_timing_label"]})
+    inputs = refund_inputs_for_lines(order=order, store_credit=refund_method == RefundMethod.STORE_CREDIT,
+                                     items=items, decision=ctx.rules.early)
     return replace(calculate_refund(**inputs), notices=tuple(ctx.notices))
+
+
+def _kept(line: RequestedLine) -> bool:
+    """The customer keeps the line: worth less than the policy's returnless limit, or a rule says so."""
+    return resolutions.is_returnless(line.order_line, line.quantity, line.policy) or bool(
+        line.rule and line.rule["returnless"])
 
 
 @tracing.traced("return.check_eligibility")
@@ -188,7 +214,7 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
     # The order's lines (with products) and customer are read once here and reused by every later
     # step of the request; only the order row itself is locked.
     orders = Order.objects.select_for_update(of=("self",)) if lock else Order.objects
-    orders = orders.select_related("customer").prefetch_related(
+    orders = orders.select_related("customer", "channel").prefetch_related(
         Prefetch("lines", OrderLine.objects.select_related("product")))
     order = orders.filter(pk=order_id).first() if str(order_id).isdigit() else None
     partner_channel = channel_of(by)
@@ -213,6 +239,7 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
                                code="invalid_refund_method")
 
     _resolve_lines(order, requested)
+    ctx.rules = _decide_early(order, requested, now=now, acting_for_customer=acting_for_customer)
     tracing.annotate(_eligibility_attributes(order, requested, now))
     ctx.order_has_payment = order.payments.exists()
     errors = ErrorList()
@@ -229,6 +256,30 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
                 break
     errors.raise_if_any()
     return order, requested, ctx
+
+
+@dataclass
+class RulesDecision:
+    version: object  # the RuleSetVersion, or None when none is published (built-in rules only)
+    compiled: rule_engine.CompiledVersion
+    facts: dict
+    early: dict  # the merchant rules that do not need the fraud score, on every line
+
+
+def _decide_early(order, requested: list[RequestedLine], *, now, acting_for_customer: bool) -> RulesDecision:
+    """The published rules on the request's facts, before eligibility's line rules run: they
+    deny lines, change windows and what may be asked for (read through each line's policy)."""
+    version = rule_selectors.published_version()
+    compiled = rule_selectors.compiled(version)
+    facts = rule_facts.gather(order=order, requested=requested, now=now, acting_for_customer=acting_for_customer,
+                              review_threshold=settings.RETURNS["REVIEW_SCORE_THRESHOLD"])
+    early = rule_engine.evaluate(compiled, facts, scored=False)
+    by_index = {line["index"]: line for line in early["lines"]}
+    for line in requested:
+        line.rule = by_index.get(line.index)
+        if line.policy is not None:
+            line.policy = rule_decisions.adjusted_policy(line.policy, line.rule)
+    return RulesDecision(version=version, compiled=compiled, facts=facts, early=early)
 
 
 def _eligibility_attributes(order, requested: list[RequestedLine], now) -> dict:
