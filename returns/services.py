@@ -37,6 +37,7 @@ from returns.choices import (
     Disposition,
     LabelStatus,
     RefundMethod,
+    RefundTiming,
     Resolution,
     ReturnStatus,
 )
@@ -189,8 +190,9 @@ def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str 
         items.append((line.index, line.order_line, line.quantity, "", line.policy.snapshot(), exchange))
     shown = rule_engine.customer_view(ctx.rules.early)
     ctx.notices.extend(note for note in shown["notes"] if note["code"] not in ("returnless", "rule_denied"))
-    ctx.notices.append({"code": "refund_timing", "timing": shown["refund_timing"],
-                        "detail": shown["refund_timing_label"]})
+    if shown["refund_timing"] != RefundTiming.AFTER_INSPECTION:  # paid sooner than usual: worth saying
+        ctx.notices.append({"code": "refund_timing", "timing": shown["refund_timing"],
+                            "detail": shown["refund_timing_label"]})
     inputs = refund_inputs_for_lines(order=order, store_credit=refund_method == RefundMethod.STORE_CREDIT,
                                      items=items, decision=ctx.rules.early)
     return replace(calculate_refund(**inputs), notices=tuple(ctx.notices))
@@ -667,7 +669,8 @@ def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
     """Record the condition of each received line; when every line has one, the return is
     inspected and the refund starts.
 
-    `inspections` maps line ids to `{"condition": ..., "notes": ..., "photos": [image files]}`.
+    `inspections` maps line ids to `{"condition": ..., "notes": ..., "photos": [image files]}`;
+    photos are required when the return rules asked for them (`rule_decision.requires_photos`).
     A line already inspected with the same condition is a repeat and is left as it is; another
     condition needs a supervisor's `inspection_correct`. Each line's stock moves after commit in
     its own task, so one failing line holds up no other.
@@ -703,6 +706,9 @@ def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
                            "a supervisor can correct that.", field=field)
         else:
             photos = _checked_photos(inspection.get("photos"), errors=errors, field=f"{field}.photos")
+            if not photos and return_request.rule_decision.get("requires_photos"):
+                errors.add("photos_required", "The return rules ask for photos of every inspected line.",
+                           field=f"{field}.photos")
             new.append((line, condition, str(inspection.get("notes") or "")[:2000], photos))
     if not inspections and not return_request.all_lines_inspected():
         # An empty parcel (nothing of any line arrived) is inspected with no lines at all.

@@ -52,7 +52,7 @@ def compare(version: engine.CompiledVersion, rows: Iterable, *, days: int, total
     report = Report(version=version.id, days=days)
     started = time.perf_counter()
     for done, (_pk, rma, _version_id, facts, before) in enumerate(rows, start=1):
-        after = decisions.decide(version, facts)
+        after = decisions.decide(version, facts, previous=before)
         old, new = decisions.summary(before), decisions.summary(after)
         money_before, money_after = before.get("money") or {}, after["money"]
         report.returns += 1

@@ -37,9 +37,13 @@ def adjusted_policy(policy, rule_line: dict | None):
     return EffectivePolicy(policy, window_days=rule_line["window_days"], resolutions=rule_line["resolutions"])
 
 
-def decide(version: engine.CompiledVersion, facts: dict) -> dict:
+def decide(version: engine.CompiledVersion, facts: dict, *, previous: dict | None = None) -> dict:
     """The decision for a scored request: merchant outcomes, built-in denials and review reasons,
-    the quote's money, and one trace of everything that fired."""
+    the quote's money, and one trace of everything that fired.
+
+    `previous` (a backtest's stored decision on the same facts) lends its money when everything
+    the money depends on (lines denied, fees, bonus credit) is the same: the same computation
+    on the same inputs, not computed twice."""
     decision = engine.evaluate(version, facts, scored=True)
     request = facts["request"]
     ctx = SimpleNamespace(
@@ -62,11 +66,15 @@ def decide(version: engine.CompiledVersion, facts: dict) -> dict:
                 builtin.append({"code": verdict.code, "line": fact["index"], "detail": verdict.message,
                                 "text": f"built-in {verdict.code} on line {fact['index']}: {verdict.message}"})
                 break
-    quote = quote_from_facts(facts, decision)
-    decision["money"] = {"currency": quote.currency, "net": str(quote.net), "bonus": str(quote.store_credit_bonus),
-                         "fees": str(quote.return_fees), "kept": str(_kept_value(facts, decision))}
+    if previous and previous.get("money") and _money_inputs(previous) == _money_inputs(decision):
+        decision["money"] = previous["money"]
+    else:
+        quote = quote_from_facts(facts, decision)
+        decision["money"] = {"currency": quote.currency, "net": str(quote.net),
+                             "bonus": str(quote.store_credit_bonus), "fees": str(quote.return_fees),
+                             "kept": str(_kept_value(facts, decision))}
     review_ctx = SimpleNamespace(
-        amount=quote.net, fraud_score=request.get("fraud_score") or 0,
+        amount=Decimal(decision["money"]["net"]), fraud_score=request.get("fraud_score") or 0,
         customer_flagged=bool(request.get("customer_flagged")), review_threshold=request["review_threshold"],
         policies=list({fact["policy"]["policy_id"]: _policy(fact["policy"]) for fact in facts["lines"]}.values()))
     review = []
@@ -87,6 +95,11 @@ def decide(version: engine.CompiledVersion, facts: dict) -> dict:
 
 
 FRAUD_HOLD_CODES = ("high_fraud_score", "customer_flagged")
+
+
+def _money_inputs(decision: dict) -> tuple:
+    return ([(line["index"], bool(line["denied"]), line["bonus_percent"], line["returnless"])
+             for line in decision["lines"]], decision["fees"])
 
 
 def _policy(snapshot: dict) -> SimpleNamespace:

@@ -17,11 +17,11 @@ Conflicts resolve the same way every time:
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 from core.errors import ValidationFailed, Violation
 from returns.choices import RefundTiming, Resolution
@@ -158,7 +158,7 @@ def _is_number(value) -> bool:
 
 def _value_fits(kind: str, op: str, value) -> bool:
     if kind in (NUMBER, MONEY):
-        return _is_number(value)
+        return _is_number(value) and abs(Decimal(str(value))) <= 10**12
     if kind == BOOLEAN:
         return isinstance(value, bool)
     if op in ("in", "not_in", "any_of"):
@@ -221,7 +221,6 @@ class CompiledRule:
     id: int
     priority: int
     name: str
-    test: Callable[[dict, dict], bool]
     text: str
     outcome: dict
     late: bool  # reads the fraud score
@@ -229,58 +228,52 @@ class CompiledRule:
 
 @dataclass(frozen=True)
 class CompiledVersion:
+    """A version's rules in evaluation order, and one generated function that tests them all on
+    one line's normalised facts and answers the positions of those that match."""
+
     id: int | None
-    rules: tuple[CompiledRule, ...] = field(default_factory=tuple)
+    rules: tuple[CompiledRule, ...] = ()
+    matcher: Callable[[dict], list[int]] = staticmethod(lambda facts: [])  # noqa: RUF009 - a constant
+    fields: tuple[str, ...] = ()  # the facts its rules read
 
 
-def _number(value) -> Decimal:
-    return Decimal(str(value))
-
-
-def _leaf(node) -> tuple[Callable[[dict, dict], bool], str]:
+def _leaf_source(node) -> str:
+    """A comparison as a Python expression over `f`, the normalised facts. Field names come from
+    FIELDS and values passed validation (numbers, strings, lists of strings), and values are
+    written with repr(), so the generated code holds nothing a rule's author could inject."""
     name, op, value = node["field"], node["op"], node["value"]
-    spec = FIELDS[name]
-    source = 1 if spec.line else 0
-    text = f"{spec.label} {OPS[spec.type][op]} {_show(value)}"
-    if spec.type in (NUMBER, MONEY):
-        target = _number(value)
-        compare = {"eq": target.__eq__, "ne": target.__ne__, "lt": target.__gt__, "lte": target.__ge__,
-                   "gt": target.__lt__, "gte": target.__le__}[op]
-
-        def test(request, line):
-            fact = (line if source else request).get(name)
-            return fact is not None and compare(_number(fact))
-    elif spec.type == BOOLEAN:
-        def test(request, line):
-            return bool((line if source else request).get(name)) is value
-    elif spec.type == TAGS:
-        wanted = {v.lower() for v in value} if isinstance(value, list) else {value.lower()}
-
-        def test(request, line):
-            tags = {str(t).lower() for t in (line if source else request).get(name) or ()}
-            return bool(tags & wanted) if op != "not_contains" else not tags & wanted
-    else:
-        options = {v.lower() for v in value} if isinstance(value, list) else {value.lower()}
-        negate = op in ("ne", "not_in")
-
-        def test(request, line):
-            fact = (line if source else request).get(name)
-            return (str(fact).lower() in options if fact is not None else False) is not negate
-    return test, text
+    kind = FIELDS[name].type
+    fact = f"f[{name!r}]"
+    if kind in (NUMBER, MONEY):
+        symbol = {"eq": "==", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}[op]
+        return f"({fact} is not None and {fact} {symbol} {float(Decimal(str(value)))!r})"
+    if kind == BOOLEAN:
+        return f"({fact} is {value!r})"
+    wanted = frozenset(v.lower() for v in (value if isinstance(value, list) else [value]))
+    if kind == TAGS:
+        return f"{fact}.isdisjoint({set(wanted)!r})" if op == "not_contains" \
+            else f"(not {fact}.isdisjoint({set(wanted)!r}))"
+    return f"({fact} {'not in' if op in ('ne', 'not_in') else 'in'} {set(wanted)!r})"
 
 
-def _compile(node) -> tuple[Callable[[dict, dict], bool], str]:
-    for group, join, combine in (("all", " and ", all), ("any", " or ", any)):
+def _source(node) -> str:
+    for group, join, empty in (("all", " and ", "True"), ("any", " or ", "False")):
         if group in node:
-            parts = [_compile(child) for child in node[group]]
-            tests = tuple(test for test, _ in parts)
-            texts = [f"({text})" if len(parts) > 1 and (" and " in text or " or " in text) else text
-                     for _, text in parts]
+            parts = [_source(child) for child in node[group]]
+            return f"({join.join(parts)})" if parts else empty
+    return _leaf_source(node)
 
-            def test(request, line, tests=tests, combine=combine):
-                return combine(t(request, line) for t in tests)
-            return test, join.join(texts) if texts else "always"
-    return _leaf(node)
+
+def _text(node, top: bool = True) -> str:
+    for group, join in (("all", " and "), ("any", " or ")):
+        if group in node:
+            parts = [_text(child, top=False) for child in node[group]]
+            if not parts:
+                return "always" if group == "all" else "never"
+            joined = join.join(parts)
+            return joined if top or len(parts) == 1 else f"({joined})"
+    spec = FIELDS[node["field"]]
+    return f"{spec.label} {OPS[spec.type][node['op']]} {_show(node['value'])}"
 
 
 def _show(value) -> str:
@@ -308,14 +301,32 @@ def describe_outcome(outcome: dict) -> str:
     }[kind]()
 
 
+def describe(rule_id, condition: dict, outcome: dict) -> str:
+    return f"rule {rule_id} matched: {_text(condition)} → {describe_outcome(outcome)}"
+
+
 def compile_rules(version_id, rules) -> CompiledVersion:
-    """`rules` are (id, priority, name, condition, outcome) of enabled rules."""
-    compiled = []
-    for rule_id, priority, name, condition, outcome in sorted(rules, key=lambda r: (r[1], r[0])):
-        test, text = _compile(condition)
-        late = _reads(condition, LATE_FIELDS)
-        compiled.append(CompiledRule(rule_id, priority, name, test, text, outcome, late))
-    return CompiledVersion(version_id, tuple(compiled))
+    """`rules` are (id, priority, name, condition, outcome) of enabled, validated rules."""
+    ordered = sorted(rules, key=lambda r: (r[1], r[0]))
+    compiled = tuple(CompiledRule(rule_id, priority, name, describe(rule_id, condition, outcome), outcome,
+                                  _reads(condition, LATE_FIELDS))
+                     for rule_id, priority, name, condition, outcome in ordered)
+    body = "".join(f"    if {_source(condition)}: m.append({position})\n"
+                   for position, (_, _, _, condition, _) in enumerate(ordered))
+    code = f"def matcher(f):\n    m = []\n{body}    return m\n"
+    namespace: dict = {}
+    exec(compile(code, f"<rules v{version_id}>", "exec"), {"__builtins__": {}}, namespace)
+    used = set()
+    for _, _, _, condition, _ in ordered:
+        _collect(condition, used)
+    return CompiledVersion(version_id, compiled, namespace["matcher"], tuple(sorted(used)))
+
+
+def _collect(node, used: set) -> None:
+    if "field" in node:
+        used.add(node["field"])
+    for child in node.get("all", node.get("any", [])) if "field" not in node else ():
+        _collect(child, used)
 
 
 def _reads(node, names) -> bool:
@@ -337,6 +348,25 @@ def compiled_version(version_id: int, stamp: str) -> CompiledVersion:
 
 # --- evaluation ---
 
+def _normalised(request: dict, line: dict, names) -> dict:
+    """One line's facts with the request's (those the rules read), as the generated matcher
+    reads them: numbers as floats, text lower-cased, tags as sets."""
+    facts = {}
+    for name in names:
+        spec = FIELDS[name]
+        value = (line if spec.line else request).get(name)
+        if spec.type in (NUMBER, MONEY):
+            value = None if value is None else float(value)
+        elif spec.type == STRING:
+            value = None if value is None else str(value).lower()
+        elif spec.type == TAGS:
+            value = {str(tag).lower() for tag in value or ()}
+        else:
+            value = bool(value)
+        facts[name] = value
+    return facts
+
+
 def evaluate(version: CompiledVersion, facts: dict, *, scored: bool) -> dict:
     """Merchant rules on every line of `facts`. `scored` says whether the fraud score is known;
     before it is, rules reading it are skipped (they can only decide later outcomes)."""
@@ -344,24 +374,26 @@ def evaluate(version: CompiledVersion, facts: dict, *, scored: bool) -> dict:
     lines = [{"index": line["index"], "order_line_id": line.get("order_line_id"), "denied": None,
               "window_days": None, "resolutions": None, "returnless": False, "bonus_percent": None}
              for line in facts["lines"]]
-    fees: dict[str, tuple[int, str]] = {}
-    waived: dict[str, int] = {}
     decision = {"version": version.id, "fees": {}, "waived_fees": [], "review": [], "bypass_review": False,
                 "requires_photos": False, "refund_timing": RefundTiming.AFTER_INSPECTION, "timing_rule": None,
                 "lines": lines, "trace": []}
+    if not version.rules:
+        return decision
+    matches: dict[int, list[int]] = {}
+    for i, line in enumerate(facts["lines"]):
+        for position in version.matcher(_normalised(request, line, version.fields)):
+            matches.setdefault(position, []).append(i)
+    fees: dict[str, tuple[int, str]] = {}
+    waived: dict[str, int] = {}
     timing_set = False
-    for rule in version.rules:
+    for position in sorted(matches):
+        rule = version.rules[position]
         if rule.late and not scored:
             continue
-        matched = [i for i, line in enumerate(facts["lines"]) if rule.test(request, line)]
-        if not matched:
-            continue
+        matched = matches[position]
         outcome, kind = rule.outcome, rule.outcome["type"]
-        decision["trace"].append({
-            "rule": rule.id, "name": rule.name, "lines": [facts["lines"][i]["index"] for i in matched],
-            "outcome": outcome,
-            "text": f"rule {rule.id} matched: {rule.text} → {describe_outcome(outcome)}",
-        })
+        decision["trace"].append({"rule": rule.id, "name": rule.name, "lines": [lines[i]["index"] for i in matched],
+                                  "outcome": outcome, "text": rule.text})
         for i in matched:
             line = lines[i]
             if kind == "deny" and line["denied"] is None:
@@ -400,40 +432,41 @@ def customer_view(decision: dict) -> dict:
     notes = []
     for kind, amount in sorted((decision.get("fees") or {}).items()):
         notes.append({"code": f"fee_{kind}", "amount": amount,
-                      "detail": _("A %(fee)s fee of %(amount)s is deducted from the refund.")
+                      "detail": gettext("A %(fee)s fee of %(amount)s is deducted from the refund.")
                       % {"fee": _fee_label(kind), "amount": amount}})
     for kind in decision.get("waived_fees") or ():
-        notes.append({"code": f"fee_{kind}_waived", "detail": _("The %(fee)s fee is waived.")
+        notes.append({"code": f"fee_{kind}_waived", "detail": gettext("The %(fee)s fee is waived.")
                       % {"fee": _fee_label(kind)}})
     for line in decision.get("lines") or ():
         if line.get("denied"):
             notes.append({"code": "rule_denied", "line": line["index"], "detail": line["denied"]["message"]})
         if line.get("bonus_percent"):
             notes.append({"code": "bonus_credit", "line": line["index"], "percent": line["bonus_percent"],
-                          "detail": _("%(percent)s%% bonus on store credit for this item.")
+                          "detail": gettext("%(percent)s%% bonus on store credit for this item.")
                           % {"percent": line["bonus_percent"]}})
         if line.get("resolutions"):
             notes.append({"code": "only_resolutions", "line": line["index"], "resolutions": line["resolutions"],
-                          "detail": _("This item can be returned for %(options)s only.")
-                          % {"options": _(" or ").join(_resolution_label(r) for r in line["resolutions"])}})
+                          "detail": gettext("This item can be returned for %(options)s only.")
+                          % {"options": gettext(" or ").join(_resolution_label(r) for r in line["resolutions"])}})
         if line.get("returnless"):
             notes.append({"code": "returnless", "line": line["index"],
-                          "detail": _("Keep this item: no need to send it back.")})
+                          "detail": gettext("Keep this item: no need to send it back.")})
     timing = decision.get("refund_timing") or RefundTiming.AFTER_INSPECTION
     return {"refund_timing": timing, "refund_timing_label": _timing_label(timing), "notes": notes}
 
 
 def _fee_label(kind: str) -> str:
-    return {"handling": _("handling"), "return_shipping": _("return shipping"),
-            "restocking": _("restocking")}.get(kind, kind)
+    return {"handling": gettext("handling"), "return_shipping": gettext("return shipping"),
+            "restocking": gettext("restocking")}.get(kind, kind)
 
 
 def _resolution_label(value: str) -> str:
-    return {"exchange": _("exchange"), "store_credit": _("store credit"), "refund": _("refund")}.get(value, value)
+    labels = {"exchange": gettext("exchange"), "store_credit": gettext("store credit"), "refund": gettext("refund")}
+    return labels.get(value, value)
 
 
 def _timing_label(value: str) -> str:
-    return {"at_request": _("Your refund is paid as soon as the return is approved."),
-            "first_scan": _("Your refund is paid when the carrier first scans your parcel."),
-            "at_receipt": _("Your refund is paid when your parcel reaches us."),
-            "after_inspection": _("Your refund is paid once your items are inspected.")}[value]
+    return {"at_request": gettext("Your refund is paid as soon as the return is approved."),
+            "first_scan": gettext("Your refund is paid when the carrier first scans your parcel."),
+            "at_receipt": gettext("Your refund is paid when your parcel reaches us."),
+            "after_inspection": gettext("Your refund is paid once your items are inspected.")}[value]
