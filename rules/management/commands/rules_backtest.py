@@ -9,6 +9,10 @@ class Command(BaseCommand):
             "stored facts, and print what would change: by count, by money, with examples. Writes nothing but "
             "the report on the version.")
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # `--version ID` names the rule set version; it replaces Django's own --version flag here.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
     def add_arguments(self, parser):
         parser.add_argument("--version", type=int, required=True, help="The version's id.")
         parser.add_argument("--days", type=int, default=30)
