@@ -66,8 +66,10 @@ class RuleInline(admin.StackedInline):
 
     @admin.display(description="reads as")
     def summary(self, rule: Rule) -> str:
-        if rule.pk is None:
-            return "—"
+        try:
+            engine.validate_rule(rule.condition, rule.outcome)
+        except DomainError:
+            return "—"  # being corrected: the form shows what is wrong
         return engine.describe(rule.pk, rule.condition, rule.outcome).replace(" matched:", ":")
 
 
@@ -120,15 +122,24 @@ class RuleSetVersionAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         """Rules are written by the services, which check the draft, the permission and the rule."""
         version = form.instance
-        for deleted in formset.deleted_objects:
-            services.rule_delete(by=request.user, rule=deleted)
+        # What the admin's change message reads, as formset.save() would have set it.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for deleted in formset.deleted_forms:
+            if deleted.instance.pk:
+                services.rule_delete(by=request.user, rule=deleted.instance)
+                formset.deleted_objects.append(deleted.instance)
         for rule_form in formset.forms:
             if not rule_form.has_changed() or rule_form in formset.deleted_forms:
                 continue
             data = rule_form.cleaned_data
-            services.rule_save(by=request.user, version=version, rule=rule_form.instance if rule_form.instance.pk
-                               else None, priority=data["priority"], name=data["name"], enabled=data["enabled"],
-                               condition=data["condition"], outcome=data["outcome"])
+            existing = rule_form.instance if rule_form.instance.pk else None
+            saved = services.rule_save(by=request.user, version=version, rule=existing, priority=data["priority"],
+                                       name=data["name"], enabled=data["enabled"], condition=data["condition"],
+                                       outcome=data["outcome"])
+            if existing is None:
+                formset.new_objects.append(saved)
+            else:
+                formset.changed_objects.append((saved, rule_form.changed_data))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

@@ -2,7 +2,7 @@
 pinning, backtests, permissions and the commands."""
 
 from datetime import timedelta
-from decimal import Decimal as D
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -104,17 +104,17 @@ def test_fees_come_off_the_refund_and_post_as_fee_income(order, customer, superv
     publish(supervisor, (ALWAYS, {"type": "fee", "fee": "return_shipping", "amount": "5.95"}),
             (ALWAYS, {"type": "fee", "fee": "handling", "amount": "1.00"}))
     quote = services.return_quote_request(by=customer, order_id=order.pk, lines=[line_request(shirts(order))])
-    assert quote.return_fees == D("6.95") and quote.net == D("27.00") - D("6.95")
+    assert quote.return_fees == Decimal("6.95") and quote.net == Decimal("27.00") - Decimal("6.95")
     assert {n["code"] for n in quote.notices} >= {"fee_return_shipping", "fee_handling"}
 
     rr = factories.received_return(order=order, customer=customer, warehouse=warehouse,
                                    lines=[(shirts(order), 1)])
     factories.inspect_all(rr, by=warehouse)
     refund = Refund.objects.get(return_request=rr)
-    assert refund.return_fees == D("6.95") and refund.net == quote.net
+    assert refund.return_fees == Decimal("6.95") and refund.net == quote.net
     fee_income = sum(JournalLine.objects.filter(account__code=ledger.RETURN_FEE_INCOME).values_list("amount",
                                                                                                     flat=True))
-    assert fee_income == D("-6.95")
+    assert fee_income == Decimal("-6.95")
     assert reconcile().ok
 
 
@@ -122,7 +122,7 @@ def test_a_fee_never_exceeds_what_is_paid(shop, customer, supervisor):
     cheap = factories.make_order(customer=customer, lines=[(shop.shirt, 1, "3.00", "0.00")])
     publish(supervisor, (ALWAYS, {"type": "fee", "fee": "handling", "amount": "20"}))
     quote = services.return_quote_request(by=customer, order_id=cheap.pk, lines=[line_request(cheap.lines.get())])
-    assert quote.return_fees == D("12.95") and quote.net == 0  # the item and the shipping (all came back)
+    assert quote.return_fees == Decimal("12.95") and quote.net == 0  # the item and the shipping (all came back)
 
 
 def test_bonus_credit_adds_to_the_store_credit_bonus(order, customer, supervisor):
@@ -130,12 +130,12 @@ def test_bonus_credit_adds_to_the_store_credit_bonus(order, customer, supervisor
                          {"type": "bonus_credit", "percent": "10"}))
     quote = services.return_quote_request(by=customer, order_id=order.pk, refund_method="store_credit",
                                           lines=[line_request(shirts(order))])
-    assert quote.store_credit_bonus == D("4.05")  # 27.00 × (5% policy + 10% rule)
+    assert quote.store_credit_bonus == Decimal("4.05")  # 27.00 × (5% policy + 10% rule)
     rr = request(customer, order, line_request(shirts(order)), refund_method="store_credit")
     (entry,) = rr.rule_decision["trace"]
-    assert entry["text"] == ("rule %d matched: SKU = shirt-blue-m and customer risk < 30 → bonus credit 10%%"
-                             % Rule.objects.get(version=rr.rule_version).pk)
-    assert services.return_quote(return_request=rr).store_credit_bonus == D("4.05")
+    rule_id = Rule.objects.get(version=rr.rule_version).pk
+    assert entry["text"] == f"rule {rule_id} matched: SKU = shirt-blue-m and customer risk < 30 → bonus credit 10%"
+    assert services.return_quote(return_request=rr).store_credit_bonus == Decimal("4.05")
 
 
 def test_returnless_keeps_the_item_with_the_customer(order, customer, supervisor):
@@ -146,7 +146,8 @@ def test_returnless_keeps_the_item_with_the_customer(order, customer, supervisor
 
 
 def test_review_and_photos_and_timing_after_scoring(order, customer, supervisor, warehouse):
-    publish(supervisor, ({"field": "fraud_score", "op": "gte", "value": 0}, {"type": "review", "message": "Spot check"}),
+    scored = {"field": "fraud_score", "op": "gte", "value": 0}
+    publish(supervisor, (scored, {"type": "review", "message": "Spot check"}),
             (ALWAYS, {"type": "require_photos"}), (ALWAYS, {"type": "refund_timing", "timing": "at_receipt"}))
     rr = request(customer, order, line_request(shirts(order)))
     assert rr.status == ReturnStatus.REQUESTED
@@ -234,11 +235,11 @@ def test_an_open_return_keeps_the_version_that_decided_it(order, customer, super
             (ALWAYS, {"type": "require_photos"}))
     rr.refresh_from_db()
     assert rr.rule_version == first
-    assert services.return_quote(return_request=rr).return_fees == D("2.00")
+    assert services.return_quote(return_request=rr).return_fees == Decimal("2.00")
     services.return_mark_in_transit(return_request=rr)
     rr = services.return_receive(return_request=rr, by=warehouse)
     factories.inspect_all(rr, by=warehouse)  # no photos needed: its version did not ask
-    assert Refund.objects.get(return_request=rr).return_fees == D("2.00")
+    assert Refund.objects.get(return_request=rr).return_fees == Decimal("2.00")
 
 
 # --- backtest ---
@@ -266,7 +267,7 @@ def test_the_backtest_predicts_what_publishing_then_does(shop, customer, other_c
     report = backtest.run(draft, days=7).as_dict()
     assert report["returns"] == 3 and report["changed"] == 2
     assert report["by_outcome"] == {"fees": 1, "review": 2}
-    assert D(report["payout_after"]) - D(report["payout_before"]) == D("-4.95")
+    assert Decimal(report["payout_after"]) - Decimal(report["payout_before"]) == Decimal("-4.95")
     predicted = {e["rma"]: e for e in report["examples"]}
 
     rules.ruleset_publish(by=supervisor, version=draft)
@@ -331,3 +332,24 @@ def test_list_entries_are_normalised_and_audited(supervisor, reviewer):
     with pytest.raises(PermissionDenied):
         rules.list_entry_add(by=reviewer, kind=ListKind.BLOCK, key=ListKey.SKU, value="x")
     assert ListEntry.objects.count() == 1
+
+
+def test_the_api_shows_the_customer_their_part_and_staff_the_trace(order, customer, supervisor):
+    from tests.api.conftest import client_for
+
+    publish(supervisor, (ALWAYS, {"type": "fee", "fee": "return_shipping", "amount": "4.95"}),
+            (ALWAYS, {"type": "review", "message": "Internal: look at the photos"}),
+            (ALWAYS, {"type": "refund_timing", "timing": "first_scan"}))
+    rr = request(customer, order)
+    mine = client_for(customer).get(f"/api/v1/returns/{rr.rma_number}").json()
+    assert mine["decision"]["refund_timing"] == "first_scan"
+    assert [note["code"] for note in mine["decision"]["notes"]] == ["fee_return_shipping"]
+    assert "rules_trace" not in mine and "Internal" not in str(mine)
+    staff = client_for(supervisor).get(f"/api/v1/returns/{rr.rma_number}").json()
+    assert any("return shipping fee 4.95" in text for text in staff["rules_trace"])
+    assert staff["rule_version"] == rr.rule_version_id
+
+    quote = client_for(customer).post("/api/v1/returns/quote", {"order_id": order.pk, "lines": [
+        line_request(order.lines.first())]}, format="json").json()
+    assert quote["return_fees"] == "4.95"
+    assert {"code", "detail"} <= set(quote["notices"][0])
