@@ -163,3 +163,24 @@ def test_the_return_page_shows_the_version_and_the_whole_trace(order, customer, 
     assert f"v{version.number}" in body
     rule = version.rules.get()
     assert f"rule {rule.pk} matched: always → return shipping fee 4.95" in body
+
+
+def test_the_portal_shows_the_customer_the_fee_and_when_they_are_paid(order, customer, supervisor, client):
+    published_with(supervisor, {"type": "fee", "fee": "handling", "amount": "1.50"},
+                   {"type": "refund_timing", "timing": "at_receipt"},
+                   {"type": "review", "message": "Internal: check the seller"})
+    rr = services.return_request_create(by=customer, order_id=order.pk, lines=[line_request(order.lines.first())])
+    client.force_login(customer)
+    body = client.get(reverse("portal:return", args=[rr.rma_number])).content.decode()
+    assert "A handling fee of 1.50 is deducted from the refund." in body
+    assert "Your refund is paid when your parcel reaches us." in body
+    assert "Internal" not in body
+
+    from returns.tests.test_portal import text, wizard_data
+
+    other = order.lines.last()
+    quote = client.post(reverse("portal:return_start", args=[order.pk]),
+                        wizard_data({other.product.sku: other}, **{other.product.sku: (1, "wrong_size")}),
+                        HTTP_X_PORTAL_PARTIAL="quote")
+    panel = text(quote)
+    assert "Handling fee −$1.50" in panel and "Your refund is paid when your parcel reaches us." in panel
