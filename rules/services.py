@@ -3,7 +3,7 @@
 Only drafts change. Each service checks the caller's permission itself and writes history.
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -37,8 +37,10 @@ def _require_draft(version: RuleSetVersion) -> None:
 def ruleset_draft_create(*, by, based_on: RuleSetVersion | None = None, notes: str = "") -> RuleSetVersion:
     """A new draft: a copy of `based_on` (the published version when not given) and its rules."""
     _require(by, "rules.add_rulesetversion", "You may not edit the return rules.")
-    # One number at a time: the table lock keeps two drafts from taking the same number.
-    RuleSetVersion.objects.select_for_update().order_by("pk").first()
+    # One number at a time: two drafts started together wait for each other instead of taking
+    # the same number (reads, and the published version's returns, are not blocked).
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {RuleSetVersion._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
     if based_on is None:
         based_on = RuleSetVersion.objects.filter(status=VersionStatus.PUBLISHED).first()
     number = (RuleSetVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
