@@ -15,6 +15,7 @@ ROLE_PERMISSIONS = {
         "returns.view_unmatchedparcel", "returns.view_returnreason", "returns.view_returnpolicy",
         "orders.view_order", "refunds.view_refund", "refunds.view_refundattempt", "fraud.view_fraudsignal",
         "returns.issue_giftreceipt", "returns.view_giftreceipt",
+        "rules.view_rulesetversion", "rules.view_rule", "rules.view_listentry",
     ],
     "Supervisor": [
         "refunds.grant_goodwill", "refunds.settle_collection", "refunds.view_goodwillcredit",
@@ -30,6 +31,10 @@ ROLE_PERMISSIONS = {
         "fraud.view_customerriskprofile", "fraud.change_customerriskprofile",
         "returns.issue_giftreceipt", "returns.view_giftreceipt", "refunds.view_giftcard",
         "refunds.view_earlyrefundrecovery", "refunds.view_earlyrefundrevocation", "refunds.restore_early_refunds",
+        "rules.view_rulesetversion", "rules.add_rulesetversion", "rules.change_rulesetversion",
+        "rules.publish_rulesetversion", "rules.view_rule", "rules.add_rule", "rules.change_rule",
+        "rules.delete_rule", "rules.view_listentry", "rules.add_listentry", "rules.change_listentry",
+        "rules.delete_listentry",
     ],
     "Finance": [
         "refunds.view_goodwillcredit",

@@ -11,6 +11,7 @@ class Product(TimeStampedModel):
     name = models.CharField(max_length=200)
     category = models.SlugField(max_length=50, db_index=True)
     returnable = models.BooleanField(default=True)
+    tags = models.JSONField(default=list, blank=True, help_text="Merchandising tags (return rules read them).")
     unit_cost = MoneyField(default=0)
     currency = CurrencyField(default="USD")
     price = MoneyField(null=True, blank=True,

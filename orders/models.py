@@ -24,6 +24,8 @@ class Order(TimeStampedModel):
     currency = CurrencyField()
     shipping_cost = MoneyField(default=0)
     shipping_country = models.CharField(max_length=2, default="US")
+    tags = models.JSONField(default=list, blank=True,
+                            help_text="Tags from the commerce platform (return rules read them).")
     placed_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
     loyalty_points_earned = models.PositiveIntegerField(default=0)

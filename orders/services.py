@@ -87,7 +87,7 @@ def order_upsert(*, channel_id: int, external_id: str, data: dict, by=None) -> t
             errors.add("shipped_above_ordered", "More shipped than ordered.", f"lines[{index}].quantity_shipped")
     errors.raise_if_any()
 
-    for field in ("status", "placed_at", "delivered_at", "shipping_cost", "shipping_country",
+    for field in ("status", "placed_at", "delivered_at", "shipping_cost", "shipping_country", "tags",
                   "loyalty_points_earned"):
         setattr(order, field, data[field])
     order.currency, order.customer = currency, customer

@@ -10,6 +10,10 @@ costs more). Exchanges carry no restocking fee and never bring back the original
 customer keeps an order. What the customer is owed is split in two parts, one per way it is
 paid, and a shortfall on exchanges is netted against the part paid the return's way first, so
 a return either pays out through the gateway or collects through it, never both.
+
+Fees the return rules add (handling, return shipping) come off what the customer is paid, the
+part paid the return's way first; they never exceed it. A rule's bonus credit adds to the
+store-credit bonus of the lines it matched.
 """
 
 from collections.abc import Sequence
@@ -33,6 +37,7 @@ class LineInput:
     unit_tax: Decimal
     restocking_fee_percent: Decimal = Decimal(0)
     store_credit_bonus_percent: Decimal = Decimal(0)
+    bonus_credit_percent: Decimal = Decimal(0)  # added by a return rule, on top of the policy's bonus
     fee_applies: bool = False  # the policy charges a fee for this line's inspected condition
     resolution: str = REFUND
     # Exchanges only: what is sent in its place, priced per unit as the customer was quoted.
@@ -67,6 +72,8 @@ class RefundQuote:
     notices: tuple[dict, ...] = ()  # what a quote tells the customer besides the money (e.g. out of stock)
     refund_timing: str = ""  # a quote for a request: when the refund would be paid, and why
     refund_timing_reason: str = ""
+    return_fees: Decimal = Decimal(0)  # fees the return rules charge, deducted from net
+    fees: tuple[tuple[str, Decimal], ...] = ()  # (kind, amount charged) per rule fee
 
     @property
     def payment_amount(self) -> Decimal:
@@ -89,6 +96,8 @@ class RefundQuote:
             "store_credit_amount": str(self.store_credit_amount),
             "replacement_total": str(self.replacement_total),
             "charge": str(self.charge),
+            "return_fees": str(self.return_fees),
+            "fees": [{"kind": kind, "amount": str(amount)} for kind, amount in self.fees],
             "lines": [
                 {"key": line.key, "quantity": line.quantity, "gross": str(line.gross),
                  "restocking_fee": str(line.restocking_fee), "net": str(line.net), "resolution": line.resolution,
@@ -108,6 +117,7 @@ def calculate_refund(
     shipping_cost: Decimal,
     refund_shipping: bool,
     store_credit: bool,
+    fees: dict[str, Decimal] | None = None,
 ) -> RefundQuote:
     """gross = (price paid + tax) × units; fee by policy and condition (not on exchanges);
     shipping only when everything shipped has come back for money; net = gross − fee +
@@ -144,14 +154,21 @@ def calculate_refund(
     return_way = shipping + sum((a.net - a.replacement for a in amounts if a.resolution != STORE_CREDIT), Decimal(0))
     charge = max(Decimal(0), -return_way)
     return_way = max(Decimal(0), return_way)
+    # Rule fees: the return's way first, then store-credit lines; never more than is paid.
+    charged = []
+    for kind, amount in sorted((fees or {}).items()):
+        taken = min(round_money(amount, currency), return_way + credit_lines)
+        from_way = min(taken, return_way)
+        return_way, credit_lines = return_way - from_way, credit_lines - (taken - from_way)
+        charged.append((kind, taken))
     net = credit_lines + return_way
     store_credit_amount = net if store_credit else credit_lines
 
     # The bonus rewards lines the customer takes as store credit, on each line's own net.
     bonus_lines = [(a, line) for a, line in zip(amounts, lines, strict=True)
                    if a.resolution == STORE_CREDIT or (store_credit and a.resolution == REFUND)]
-    bonus = round_money(
-        sum((a.net * line.store_credit_bonus_percent / HUNDRED for a, line in bonus_lines), Decimal(0)), currency)
+    bonus = round_money(sum((a.net * (line.store_credit_bonus_percent + line.bonus_credit_percent) / HUNDRED
+                             for a, line in bonus_lines), Decimal(0)), currency)
     zero = round_money(0, currency)
     return RefundQuote(
         currency=currency,
@@ -164,4 +181,6 @@ def calculate_refund(
         store_credit_amount=round_money(store_credit_amount, currency),
         replacement_total=round_money(sum(replacements, Decimal(0)), currency),
         charge=round_money(charge, currency),
+        return_fees=round_money(sum((amount for _, amount in charged), Decimal(0)), currency),
+        fees=tuple((kind, round_money(amount, currency)) for kind, amount in charged),
     )

@@ -55,6 +55,7 @@ class Refund(ConcurrentTransitionMixin, TimeStampedModel):
     shipping_refund = MoneyField(default=0)
     net = MoneyField(help_text="What the customer is owed: gross − fee + shipping − replacements (+ charge).")
     store_credit_bonus = MoneyField(default=0)
+    return_fees = MoneyField(default=0, help_text="Fees the return rules charged (handling, return shipping).")
     store_credit_amount = MoneyField(default=0, help_text="The part of net paid as store credit (before the bonus).")
     replacement_total = MoneyField(default=0, help_text="Value of the replacements sent for exchanged lines.")
     charge_amount = MoneyField(default=0, help_text="Collected through the gateway: replacements cost more.")

@@ -38,6 +38,7 @@ def refund_inputs_for_return(return_request, *, store_credit: bool | None = None
     lines = return_request.lines.select_related("order_line__product", "replacement_order_line")
     inputs = refund_inputs_for_lines(
         order=return_request.order, store_credit=store_credit, exclude_return=return_request,
+        decision=return_request.rule_decision,
         items=[(line.pk, line.order_line, line.refundable_quantity, line.condition,
                 return_request.policy_for(line.order_line.product.category), Exchange.of(line)) for line in lines])
     if return_request.gift_receipt_id is not None:
@@ -68,10 +69,17 @@ class Exchange:
                    unit_tax=line.replacement_unit_tax or Decimal(0))
 
 
-def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=None) -> dict:
+def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=None, decision=None) -> dict:
     """`items` are (key, order line, units, inspected condition or "", policy snapshot dict) and
-    optionally an `Exchange` saying how the line is resolved (a refund when absent)."""
+    optionally an `Exchange` saying how the line is resolved (a refund when absent). `decision`
+    is what the return rules decided (fees, waivers, bonus credit per order line)."""
     from returns.choices import Resolution
+    from rules.decisions import fees_of
+
+    decision = decision or {}
+    bonus = {line.get("order_line_id"): Decimal(line["bonus_percent"])
+             for line in decision.get("lines") or () if line.get("bonus_percent")}
+    restocking_waived = "restocking" in (decision.get("waived_fees") or ())
 
     items = [(*item, Exchange()) if len(item) == 5 else item for item in items]
     elsewhere = units_returned_elsewhere(order=order, exclude_return=exclude_return)
@@ -90,7 +98,8 @@ def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=
             unit_tax=order_line.unit_tax,
             restocking_fee_percent=Decimal(policy["restocking_fee_percent"]),
             store_credit_bonus_percent=Decimal(policy["store_credit_bonus_percent"]),
-            fee_applies=bool(condition) and condition in policy["restocking_fee_conditions"],
+            bonus_credit_percent=bonus.get(order_line.pk, Decimal(0)),
+            fee_applies=bool(condition) and condition in policy["restocking_fee_conditions"] and not restocking_waived,
             resolution=exchange.resolution,
             replacement_quantity=exchange.quantity,
             replacement_unit_price=exchange.unit_price,
@@ -104,6 +113,7 @@ def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=
         "shipping_cost": order.shipping_cost,
         "refund_shipping": all_back,
         "store_credit": store_credit,
+        "fees": fees_of(decision),
     }
 
 

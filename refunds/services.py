@@ -107,7 +107,7 @@ def refund_create(*, return_request, quote, timing: str, reason: str) -> Refund:
         gross=quote.gross, restocking_fee=quote.restocking_fee, shipping_refund=quote.shipping_refund,
         net=quote.net, store_credit_amount=store_credit_amount,
         store_credit_bonus=quote.store_credit_bonus if store_credit_amount else 0,
-        replacement_total=quote.replacement_total, charge_amount=quote.charge,
+        replacement_total=quote.replacement_total, charge_amount=quote.charge, return_fees=quote.return_fees,
         breakdown=quote.as_dict(), timing=timing,
         gateway=payment.gateway if payment else "", charge_reference=payment.charge_reference if payment else "",
     )

@@ -23,6 +23,7 @@ REVIEW_REASON_LABELS = {
     "above_auto_approve_limit": "Above auto-approve limit",
     "high_fraud_score": "High fraud score",
     "customer_flagged": "Customer flagged",
+    "rule_review": "Return rule",
 }
 MANUAL_REVIEW_CODE = "policy_manual_review"
 # Scores from here up to the review threshold are worth a second look (amber); above it, red.

@@ -150,6 +150,13 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
     policy_snapshot = models.JSONField(default=dict,
                                        help_text="The policies that applied, per category, when requested.")
     review_reasons = models.JSONField(default=list, blank=True, help_text="Why the return waits for a reviewer.")
+    rule_version = models.ForeignKey(
+        "rules.RuleSetVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="returns",
+        help_text="The rule set version that decided this return; it keeps it while it is open.")
+    rule_decision = models.JSONField(
+        default=dict, blank=True, help_text="What the rules decided: outcomes per line, fees, review, timing, trace.")
+    rule_facts = models.JSONField(
+        default=dict, blank=True, help_text="The facts the rules read, so the decision can be replayed (backtests).")
     fraud_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
     inspection_fraud_score = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(100)],

@@ -3,6 +3,11 @@
 Request rules see the whole request; line rules see one requested line. The service
 evaluates them as lists, collects every denial (each with a stable code and a message the
 customer can read), and sends the return to review when any review rule says so.
+
+They are the built-in rules of the return rules engine (rules/): the merchant's rules run
+beside them in the same trace, and feed them (a line's window and allowed resolutions come
+through its policy, `denied_by_rule` reports a merchant's denial). Messages the customer reads
+are translated (gettext with named placeholders).
 """
 
 from collections.abc import Callable
@@ -10,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+
+from django.utils.translation import gettext as _
 
 from orders.choices import RETURNABLE_ORDER_STATUSES
 from returns.choices import Resolution, ReviewMode
@@ -56,6 +63,7 @@ class RequestedLine:
     replacement: object = None  # the product to send, for an exchange
     replacement_terms: tuple | None = None  # (price, tax) per unit, None when it cannot be offered
     replacement_in_stock: bool = True
+    rule: dict | None = None  # what the merchant's rules decided for this line (rules.engine)
 
     @property
     def replacement_dearer(self) -> bool:
@@ -80,32 +88,33 @@ class EligibilityContext:
     review_threshold: int = 80
     policies: list = field(default_factory=list)
     notices: list = field(default_factory=list)  # what a quote tells the customer besides the money
+    rules: object = None  # the version deciding this request, its facts and early decision (returns.services)
 
 
 # --- request rules: stop at the first denial, later ones assume earlier ones passed ---
 
 def order_belongs_to_customer(ctx: EligibilityContext) -> Verdict:
     if ctx.acting_for_customer and ctx.order.customer_id != ctx.actor.pk:
-        return Verdict.deny("order_not_found", "We could not find that order on your account.")
+        return Verdict.deny("order_not_found", _("We could not find that order on your account."))
     return ALLOW
 
 
 def order_is_fulfilled(ctx: EligibilityContext) -> Verdict:
     if ctx.order.status not in RETURNABLE_ORDER_STATUSES:
-        return Verdict.deny("order_not_fulfilled", "This order has not shipped yet, so it cannot be returned.")
+        return Verdict.deny("order_not_fulfilled", _("This order has not shipped yet, so it cannot be returned."))
     return ALLOW
 
 
 def has_lines(ctx: EligibilityContext) -> Verdict:
     if not ctx.lines:
-        return Verdict.deny("no_lines", "Choose at least one item to return.")
+        return Verdict.deny("no_lines", _("Choose at least one item to return."))
     return ALLOW
 
 
 def no_duplicate_lines(ctx: EligibilityContext) -> Verdict:
     seen = [str(line.order_line_id) for line in ctx.lines]
     if len(seen) != len(set(seen)):
-        return Verdict.deny("duplicate_line", "Each item may appear only once in a return; combine the quantities.")
+        return Verdict.deny("duplicate_line", _("Each item may appear only once in a return; combine the quantities."))
     return ALLOW
 
 
@@ -118,25 +127,34 @@ REQUEST_RULES: list[Callable[[EligibilityContext], Verdict]] = [
 
 def line_in_order(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     if line.order_line is None:
-        return Verdict.deny("line_not_in_order", "That item is not part of this order.")
+        return Verdict.deny("line_not_in_order", _("That item is not part of this order."))
     return ALLOW
 
 
 def quantity_positive(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity < 1:
-        return Verdict.deny("invalid_quantity", "The quantity must be a whole number of at least 1.")
+        return Verdict.deny("invalid_quantity", _("The quantity must be a whole number of at least 1."))
     return ALLOW
 
 
 def reason_known(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     if line.reason is None:
-        return Verdict.deny("unknown_reason", "Choose one of the listed reasons for the return.")
+        return Verdict.deny("unknown_reason", _("Choose one of the listed reasons for the return."))
+    return ALLOW
+
+
+def denied_by_rule(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    """The merchant's rules (rules.engine) decided this line may not be returned."""
+    denial = (line.rule or {}).get("denied")
+    if denial:
+        return Verdict.deny("denied_by_rule", denial["message"])
     return ALLOW
 
 
 def product_returnable(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     if not line.order_line.product.returnable:
-        return Verdict.deny("product_not_returnable", f"{line.order_line.product.name} cannot be returned.")
+        return Verdict.deny("product_not_returnable",
+                            _("%(product)s cannot be returned.") % {"product": line.order_line.product.name})
     return ALLOW
 
 
@@ -149,11 +167,12 @@ def return_by(delivered_at: datetime, window_days: int) -> datetime:
 def within_window(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     delivered_at = ctx.order.delivered_at
     if delivered_at is None:
-        return Verdict.deny("order_not_delivered", "This order has not been delivered yet.")
+        return Verdict.deny("order_not_delivered", _("This order has not been delivered yet."))
     if ctx.now > return_by(delivered_at, line.policy.window_days):
         return Verdict.deny(
             "return_window_closed",
-            f"The {line.policy.window_days}-day return window for {line.order_line.product.name} has closed.",
+            _("The %(days)s-day return window for %(product)s has closed.")
+            % {"days": line.policy.window_days, "product": line.order_line.product.name},
         )
     return ALLOW
 
@@ -162,21 +181,24 @@ def quantity_available(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     if line.quantity > line.returnable_quantity:
         return Verdict.deny(
             "quantity_exceeds_returnable",
-            f"Only {line.returnable_quantity} of {line.order_line.product.name} can still be returned.",
+            _("Only %(quantity)s of %(product)s can still be returned.")
+            % {"quantity": line.returnable_quantity, "product": line.order_line.product.name},
         )
     return ALLOW
 
 
 def resolution_allowed(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     if line.resolution not in Resolution.values:
-        return Verdict.deny("invalid_resolution", f"Choose one of {', '.join(Resolution.values)}.")
+        return Verdict.deny("invalid_resolution",
+                            _("Choose one of %(options)s.") % {"options": ", ".join(Resolution.values)})
     allowed = line.policy.allowed_resolutions
     if ctx.acting_for_customer and line.resolution not in allowed:
         labels = " or ".join(Resolution(value).label.lower() for value in allowed if value in Resolution.values)
         return Verdict.deny("resolution_not_allowed",
-                            f"{line.order_line.product.name} can be returned for {labels or 'nothing'} only.")
+                            _("%(product)s can be returned for %(options)s only.")
+                            % {"product": line.order_line.product.name, "options": labels or _("nothing")})
     if line.resolution != Resolution.EXCHANGE and line.replacement_sku:
-        return Verdict.deny("replacement_needs_exchange", "A replacement is only chosen for an exchange.")
+        return Verdict.deny("replacement_needs_exchange", _("A replacement is only chosen for an exchange."))
     return ALLOW
 
 
@@ -184,32 +206,34 @@ def replacement_offered(ctx: EligibilityContext, line: RequestedLine) -> Verdict
     if line.resolution != Resolution.EXCHANGE:
         return ALLOW
     if line.replacement is None:
-        return Verdict.deny("replacement_not_found", f"We have no product {line.replacement_sku}.")
+        return Verdict.deny("replacement_not_found", _("We have no product %(sku)s.") % {"sku": line.replacement_sku})
     if line.replacement_terms is None:
         return Verdict.deny("replacement_not_offered",
-                            f"{line.replacement.name} cannot be sent as a replacement for this order.")
+                            _("%(product)s cannot be sent as a replacement for this order.")
+                            % {"product": line.replacement.name})
     return ALLOW
 
 
 def replacement_in_stock(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     if line.resolution == Resolution.EXCHANGE and not line.replacement_in_stock:
         return Verdict.deny("replacement_out_of_stock",
-                            f"{line.replacement.name} is out of stock, so we cannot exchange this item; "
-                            "choose a refund or store credit instead.")
+                            _("%(product)s is out of stock, so we cannot exchange this item; "
+                              "choose a refund or store credit instead.") % {"product": line.replacement.name})
     return ALLOW
 
 
 def exchange_difference_payable(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
     if line.resolution == Resolution.EXCHANGE and line.replacement_dearer and not ctx.order_has_payment:
         return Verdict.deny("exchange_needs_payment",
-                            "The replacement costs more and this order has no payment to collect the difference "
-                            "from; choose a replacement at the same price or less.")
+                            _("The replacement costs more and this order has no payment to collect the difference "
+                              "from; choose a replacement at the same price or less."))
     return ALLOW
 
 
 # The first rules resolve what the later ones read; a line stops at its first denial.
 LINE_RULES: list[Callable[[EligibilityContext, RequestedLine], Verdict]] = [
-    line_in_order, quantity_positive, reason_known, product_returnable, within_window, quantity_available,
+    line_in_order, quantity_positive, reason_known, denied_by_rule, product_returnable, within_window,
+    quantity_available,
     resolution_allowed, replacement_offered, replacement_in_stock, exchange_difference_payable,
 ]
 

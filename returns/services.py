@@ -54,12 +54,15 @@ from returns.models import (
 from returns.policies import (
     LINE_RULES,
     REQUEST_RULES,
-    REVIEW_RULES,
     EligibilityContext,
     Outcome,
     RequestedLine,
 )
 from returns.rma import new_rma_number
+from rules import decisions as rule_decisions
+from rules import engine as rule_engine
+from rules import facts as rule_facts
+from rules import selectors as rule_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -107,10 +110,12 @@ def _outcome_attributes(return_request: ReturnRequest) -> dict:
 def return_request_create(
     *, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT, note: str = "",
     gift_receipt=None, recipient_name: str = "", recipient_email: str = "",
-    refund_timing: str = RefundTiming.AFTER_INSPECTION,
 ) -> ReturnRequest:
     """Check eligibility under a lock on the order, create the return, score it, and authorise
     it at once unless a review rule sends it to a person.
+
+    The published rule set decides it (built-in and merchant rules, rules.decisions); the return
+    keeps that version, the decision with its trace, and the facts it was decided on.
 
     `lines` are dicts with `order_line_id`, `quantity`, `reason` (a reason code), optional `note`,
     and optional `resolution` (refund, exchange or store_credit, as the policy allows) with, for an
@@ -119,50 +124,60 @@ def return_request_create(
 
     A gift return (`gift_receipt`, verified by returns/gifts.py, with `by=None`) is made for the
     purchaser's order on the recipient's behalf; it is credited to the recipient's gift card.
-    `refund_timing` is when the rules say the refund is paid; a customer who lost early refunds
-    (and an exchange) is refunded after inspection all the same, and the return says why.
+    The rules also say when the refund is paid (`refund_timing`); a customer who lost early refunds,
+    an exchange and a gift return are refunded after inspection all the same, and the return says why.
     """
     order, requested, ctx = _check_eligibility(by=by, order_id=order_id, lines=lines, refund_method=refund_method,
                                                lock=True, gift_receipt=gift_receipt)
     tracing.annotate(links=tracing.link_to(order.trace_context, "original_order"))
-    timing, timing_reason = _refund_timing(order, requested, wanted=refund_timing, gift=gift_receipt is not None)
+    decided = ctx.rules
     return_request = _create_with_unique_rma(
         order=order, customer=order.customer, note=(note or "")[:2000], refund_method=refund_method,
-        refund_timing=timing, refund_timing_reason=timing_reason,
         policy_snapshot=_policy_snapshot(requested), by=by, trace_context=tracing.context_dict(),
         gift_receipt=gift_receipt, recipient_name=recipient_name, recipient_email=recipient_email,
+        rule_version=decided.version, rule_decision=decided.early,
     )
     tracing.annotate({"return.rma_id": return_request.rma_number})
-    ReturnLine.objects.bulk_create([
+    created = ReturnLine.objects.bulk_create([
         ReturnLine(return_request=return_request, order_line=line.order_line, quantity=line.quantity,
                    reason=line.reason, customer_note=line.note, resolution=line.resolution,
                    replacement_product=line.replacement if line.resolution == Resolution.EXCHANGE else None,
                    replacement_unit_price=line.replacement_terms[0] if line.resolution == Resolution.EXCHANGE else None,
                    replacement_unit_tax=line.replacement_terms[1] if line.resolution == Resolution.EXCHANGE else None,
-                   returnless=resolutions.is_returnless(line.order_line, line.quantity, line.policy))
+                   returnless=_kept(line))
         for line in requested
     ])
     _count_resolutions([line.resolution for line in requested])
 
-    ctx.amount = return_quote(return_request=return_request).net
-    ctx.policies = list({line.policy.pk: line.policy for line in requested}.values())
+    from refunds.selectors import refund_inputs_for_return
+
+    inputs = refund_inputs_for_return(return_request)
+    order_line_of = {line.pk: line.order_line_id for line in created}
+    rule_facts.add_money(decided.facts, inputs=inputs,
+                         quoted_lines={order_line_of[item.key]: item for item in inputs["lines"]})
+    ctx.amount = calculate_refund(**inputs).net
     ctx.fraud_score = fraud_score_request(return_request=return_request, amount=ctx.amount)
     ctx.customer_flagged = customer_is_flagged(order.customer)
-    ctx.review_threshold = settings.RETURNS["REVIEW_SCORE_THRESHOLD"]
-    review = [v for v in (rule(ctx) for rule in REVIEW_RULES) if v.outcome == Outcome.REVIEW]
+    rule_facts.add_score(decided.facts, fraud_score=ctx.fraud_score, customer_flagged=ctx.customer_flagged)
+    decision = rule_decisions.decide(decided.compiled, decided.facts)
+    review = decision["review"]
     return_request.fraud_score = ctx.fraud_score
-    return_request.review_reasons = [{"code": v.code, "detail": v.message} for v in review]
+    return_request.review_reasons = review
+    return_request.rule_decision, return_request.rule_facts = decision, decided.facts
+    # Set before authorisation, which pays a refund due at request.
+    return_request.refund_timing, return_request.refund_timing_reason = _refund_timing(
+        order, requested, wanted=decision.get("refund_timing") or RefundTiming.AFTER_INSPECTION,
+        gift=gift_receipt is not None)
     save_with_history(return_request, by=by, reason="scored")
     if not review:
         _authorize(return_request, by=None, reason="Authorised automatically: policy and risk allow it.")
-    tracing.annotate({"return.refund_amount": ctx.amount, "return.currency": order.currency,
+    tracing.annotate({"return.refund_amount": decision["money"]["net"], "return.currency": order.currency,
                       "return.fraud_score": ctx.fraud_score, "return.needs_review": bool(review)})
     logger.info("return requested", extra={"rma": return_request.rma_number, "needs_review": bool(review)})
     return return_request
 
 
-def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT,
-                         refund_timing: str = RefundTiming.AFTER_INSPECTION):
+def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT):
     """What a return of these lines would pay, by the same rules and computation as the real thing.
 
     Writes nothing. Conditions are not known yet, so no restocking fee is assumed. An exchange
@@ -183,25 +198,38 @@ def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str 
         if line.resolution == Resolution.EXCHANGE:
             price, tax = line.replacement_terms
             exchange = Exchange(resolution=line.resolution, quantity=line.quantity, unit_price=price, unit_tax=tax)
-        if resolutions.is_returnless(line.order_line, line.quantity, line.policy):
+        if _kept(line):
             ctx.notices.append({"code": "returnless", "line": line.index,
                                 "detail": f"Keep {line.order_line.product.name}: no need to send it back."})
         items.append((line.index, line.order_line, line.quantity, "", line.policy.snapshot(), exchange))
-    timing, timing_reason = _refund_timing(order, requested, wanted=refund_timing)
-    if timing != refund_timing:
+    wanted = ctx.rules.early.get("refund_timing") or RefundTiming.AFTER_INSPECTION
+    timing, timing_reason = _refund_timing(order, requested, wanted=wanted)
+    shown = rule_engine.customer_view(ctx.rules.early)
+    ctx.notices.extend(note for note in shown["notes"] if note["code"] not in ("returnless", "rule_denied"))
+    if timing != RefundTiming.AFTER_INSPECTION:  # paid sooner than usual: worth saying
+        ctx.notices.append({"code": "refund_timing", "timing": timing, "detail": timing_reason})
+    elif wanted != timing:
         ctx.notices.append({"code": "refund_after_inspection", "detail": timing_reason})
-    inputs = refund_inputs_for_lines(order=order, store_credit=refund_method == RefundMethod.STORE_CREDIT, items=items)
+    inputs = refund_inputs_for_lines(order=order, store_credit=refund_method == RefundMethod.STORE_CREDIT,
+                                     items=items, decision=ctx.rules.early)
     return replace(calculate_refund(**inputs), notices=tuple(ctx.notices), refund_timing=timing,
                    refund_timing_reason=timing_reason)
 
 
 def _refund_timing(order, requested: list[RequestedLine], *, wanted: str, gift: bool = False) -> tuple[str, str]:
+    """When the refund is paid: the rules' timing (`wanted`), unless early refunds do not apply."""
     from refunds.early_refunds import early_refund_timing
 
     return early_refund_timing(
         customer=order.customer, wanted=wanted, gift=gift,
         exchanges=any(line.resolution == Resolution.EXCHANGE for line in requested),
-        returnless=all(resolutions.is_returnless(line.order_line, line.quantity, line.policy) for line in requested))
+        returnless=all(_kept(line) for line in requested))
+
+
+def _kept(line: RequestedLine) -> bool:
+    """The customer keeps the line: worth less than the policy's returnless limit, or a rule says so."""
+    return resolutions.is_returnless(line.order_line, line.quantity, line.policy) or bool(
+        line.rule and line.rule["returnless"])
 
 
 @tracing.traced("return.check_eligibility")
@@ -221,7 +249,7 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
     # The order's lines (with products) and customer are read once here and reused by every later
     # step of the request; only the order row itself is locked.
     orders = Order.objects.select_for_update(of=("self",)) if lock else Order.objects
-    orders = orders.select_related("customer").prefetch_related(
+    orders = orders.select_related("customer", "channel").prefetch_related(
         Prefetch("lines", OrderLine.objects.select_related("product")))
     order = orders.filter(pk=order_id).first() if str(order_id).isdigit() else None
     partner_channel = channel_of(by)
@@ -252,6 +280,7 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
                                code="invalid_refund_method")
 
     _resolve_lines(order, requested)
+    ctx.rules = _decide_early(order, requested, now=now, acting_for_customer=acting_for_customer)
     tracing.annotate(_eligibility_attributes(order, requested, now))
     ctx.order_has_payment = order.payments.exists()
     errors = ErrorList()
@@ -268,6 +297,30 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
                 break
     errors.raise_if_any()
     return order, requested, ctx
+
+
+@dataclass
+class RulesDecision:
+    version: object  # the RuleSetVersion, or None when none is published (built-in rules only)
+    compiled: rule_engine.CompiledVersion
+    facts: dict
+    early: dict  # the merchant rules that do not need the fraud score, on every line
+
+
+def _decide_early(order, requested: list[RequestedLine], *, now, acting_for_customer: bool) -> RulesDecision:
+    """The published rules on the request's facts, before eligibility's line rules run: they
+    deny lines, change windows and what may be asked for (read through each line's policy)."""
+    version = rule_selectors.published_version()
+    compiled = rule_selectors.compiled(version)
+    facts = rule_facts.gather(order=order, requested=requested, now=now, acting_for_customer=acting_for_customer,
+                              review_threshold=settings.RETURNS["REVIEW_SCORE_THRESHOLD"])
+    early = rule_engine.evaluate(compiled, facts, scored=False)
+    by_index = {line["index"]: line for line in early["lines"]}
+    for line in requested:
+        line.rule = by_index.get(line.index)
+        if line.policy is not None:
+            line.policy = rule_decisions.adjusted_policy(line.policy, line.rule)
+    return RulesDecision(version=version, compiled=compiled, facts=facts, early=early)
 
 
 def _eligibility_attributes(order, requested: list[RequestedLine], now) -> dict:
@@ -679,7 +732,8 @@ def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
     """Record the condition of each received line; when every line has one, the return is
     inspected and the refund starts.
 
-    `inspections` maps line ids to `{"condition": ..., "notes": ..., "photos": [image files]}`.
+    `inspections` maps line ids to `{"condition": ..., "notes": ..., "photos": [image files]}`;
+    photos are required when the return rules asked for them (`rule_decision.requires_photos`).
     A line already inspected with the same condition is a repeat and is left as it is; another
     condition needs a supervisor's `inspection_correct`. Each line's stock moves after commit in
     its own task, so one failing line holds up no other.
@@ -715,6 +769,9 @@ def return_inspect(*, return_request, by, inspections: dict) -> ReturnRequest:
                            "a supervisor can correct that.", field=field)
         else:
             photos = _checked_photos(inspection.get("photos"), errors=errors, field=f"{field}.photos")
+            if not photos and return_request.rule_decision.get("requires_photos"):
+                errors.add("photos_required", "The return rules ask for photos of every inspected line.",
+                           field=f"{field}.photos")
             new.append((line, condition, str(inspection.get("notes") or "")[:2000], photos))
     if not inspections and not return_request.all_lines_inspected():
         # An empty parcel (nothing of any line arrived) is inspected with no lines at all.

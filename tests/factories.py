@@ -145,3 +145,14 @@ def inspect_all(return_request, *, by, condition="new"):
     return services.return_inspect(return_request=return_request, by=by,
                                    inspections={line.pk: {"condition": condition}
                                                 for line in return_request.lines.all()})
+
+
+def rules_pay_refunds(timing: str):
+    """Publish a rule set whose one rule pays every refund at `timing`, as a merchant would."""
+    from rules import services as rules
+
+    by = staff_user("Supervisor", username="factory-supervisor")
+    draft = rules.ruleset_draft_create(by=by)
+    rules.rule_save(by=by, version=draft, priority=10, name=f"Refunds {timing.replace('_', ' ')}",
+                    condition={"all": []}, outcome={"type": "refund_timing", "timing": timing})
+    return rules.ruleset_publish(by=by, version=draft)

@@ -25,8 +25,9 @@ THREADS = 8
 
 def _refunded_at_request_days_ago(customer, order, days: int):
     """A return refunded when it was authorised `days` ago, its parcel never scanned since."""
+    factories.rules_pay_refunds(RefundTiming.AT_REQUEST)
     with time_machine.travel(timezone.now() - timedelta(days=days), tick=True):
-        rr = services.return_request_create(by=customer, order_id=order.pk, refund_timing=RefundTiming.AT_REQUEST,
+        rr = services.return_request_create(by=customer, order_id=order.pk,
                                             lines=[factories.line_request(order.lines.first(), 1)])
     rr.refresh_from_db()
     assert rr.status == ReturnStatus.AUTHORIZED and rr.refund.status == RefundStatus.COMPLETED

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "fraud",
     "partners",
     "notifications",
+    "rules",
 ]
 
 MIDDLEWARE = [

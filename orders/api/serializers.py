@@ -40,6 +40,8 @@ class OrderInput(StrictSerializer):
     delivered_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
     shipping_cost = serializers.DecimalField(**MONEY, default=0)
     shipping_country = serializers.RegexField(r"^[A-Z]{2}$", default="US")
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), max_length=50, default=list,
+                                 help_text="The platform's tags on the order (return rules can read them).")
     loyalty_points_earned = serializers.IntegerField(min_value=0, max_value=10**9, default=0)
     lines = OrderLineInput(many=True, allow_empty=False, max_length=500)
     payments = PaymentInput(many=True, required=False, default=list, max_length=20)

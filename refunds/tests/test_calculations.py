@@ -91,3 +91,29 @@ def test_properties_of_any_refund(lines, shipping, refund_shipping, store_credit
     assert sum(a.gross for a in quote.lines) == quote.gross
     assert quote.net == quote.gross - quote.restocking_fee + quote.shipping_refund
     assert quote.store_credit_bonus >= 0 and (store_credit or quote.store_credit_bonus == 0)
+
+
+# --- fees and bonus credit decided by the return rules ---
+
+def test_rule_fees_come_off_the_payment_part_first_and_never_exceed_what_is_paid():
+    lines = [line(1, 1, "20.00"), LineInput(key=2, quantity=1, unit_price=D("10.00"), unit_tax=D(0),
+                                            resolution="store_credit")]
+    quote = calculate_refund(currency="USD", lines=lines, shipping_cost=D("5.00"), refund_shipping=True,
+                             store_credit=False, fees={"handling": D("2.50"), "return_shipping": D("40")})
+    assert quote.fees == (("handling", D("2.50")), ("return_shipping", D("32.50")))
+    assert quote.return_fees == D("35.00") and quote.net == 0
+    assert quote.payment_amount == 0 and quote.store_credit_amount == 0
+
+    quote = calculate_refund(currency="USD", lines=lines, shipping_cost=D("5.00"), refund_shipping=True,
+                             store_credit=False, fees={"handling": D("24.999")})
+    assert quote.return_fees == D("25.00")  # rounded to the currency, all of it from the payment part
+    assert quote.payment_amount == 0 and quote.store_credit_amount == D("10.00")
+
+
+def test_a_rules_bonus_adds_to_the_policy_bonus_on_store_credit():
+    bonus = LineInput(key=1, quantity=2, unit_price=D("10.00"), unit_tax=D(0), store_credit_bonus_percent=D(5),
+                      bonus_credit_percent=D(10))
+    assert calculate_refund(currency="USD", lines=[bonus], shipping_cost=D(0), refund_shipping=False,
+                            store_credit=True).store_credit_bonus == D("3.00")
+    assert calculate_refund(currency="USD", lines=[bonus], shipping_cost=D(0), refund_shipping=False,
+                            store_credit=False).store_credit_bonus == 0

@@ -24,7 +24,6 @@ from refunds.services import refund_process
 from refunds.tasks import recover_overdue_early_refunds
 from returns import resolutions, services
 from returns.choices import RefundTiming, ReturnStatus
-from returns.models import ReturnRequest
 from returns.tests.resolutions import stock
 from tests import factories
 from tests.celery import queued_not_run
@@ -51,7 +50,8 @@ def request_return(order, customer, run):
     def make(timing, *, lines=None, by=None, target_order=None, **kwargs):
         target = target_order or order
         lines = lines or [(line, line.quantity_shipped, "wrong_size") for line in target.lines.all()]
-        rr = run(services.return_request_create, by=by or customer, order_id=target.pk, refund_timing=timing,
+        factories.rules_pay_refunds(timing)
+        rr = run(services.return_request_create, by=by or customer, order_id=target.pk,
                  lines=[factories.line_request(ol, qty, reason=reason) for ol, qty, reason in lines], **kwargs)
         rr.refresh_from_db()
         return rr
@@ -195,12 +195,13 @@ def test_the_sweeper_paying_an_early_refund_leaves_the_return_on_its_way(request
 
 def test_a_return_kept_whole_or_an_exchange_is_refunded_after_inspection(shop, customer, order, run):
     factories.policy(None, returnless_below=D("30.00"))
-    rr = run(services.return_request_create, by=customer, order_id=order.pk, refund_timing=T.AT_REQUEST,
+    factories.rules_pay_refunds(T.AT_REQUEST)
+    rr = run(services.return_request_create, by=customer, order_id=order.pk,
              lines=[factories.line_request(order.lines.first(), 1)])
     assert rr.refund_timing == T.AFTER_INSPECTION and "Nothing comes back" in rr.refund_timing_reason
     jacket = order.lines.get(product=shop.jacket)
     stock(shop.jacket, 5)
-    quote = services.return_quote_request(by=customer, order_id=order.pk, refund_timing=T.AT_REQUEST,
+    quote = services.return_quote_request(by=customer, order_id=order.pk,
                                           lines=[factories.line_request(jacket, 1, resolution="exchange")])
     assert quote.refund_timing == T.AFTER_INSPECTION
     assert "exchanges" in quote.refund_timing_reason
@@ -279,7 +280,7 @@ def test_a_customer_who_lost_early_refunds_is_refunded_after_inspection(request_
     with time_machine.travel(timezone.now() + timedelta(days=8)):
         recover_overdue_early_refunds()
     other_order = factories.make_order(customer=customer, lines=[(shop.shirt, 1, "25.00", "2.00")])
-    quote = services.return_quote_request(by=customer, order_id=other_order.pk, refund_timing=T.AT_REQUEST,
+    quote = services.return_quote_request(by=customer, order_id=other_order.pk,
                                           lines=[factories.line_request(other_order.lines.get(), 1)])
     assert quote.refund_timing == T.AFTER_INSPECTION
     assert "early refunds were withdrawn" in quote.refund_timing_reason
@@ -425,12 +426,17 @@ def test_reconcile_catches_a_tampered_receivable(recovery):
 
 # --- bad input ---
 
-def test_an_unknown_timing_is_refused_and_writes_nothing(order, customer):
-    with pytest.raises(ValidationFailed) as refused:
-        services.return_request_create(by=customer, order_id=order.pk, refund_timing="next_week",
-                                       lines=[factories.line_request(order.lines.first(), 1)])
-    assert refused.value.code == "invalid_refund_timing"
-    assert not ReturnRequest.objects.exists()
+def test_an_unknown_timing_is_refused_and_writes_nothing(supervisor):
+    from rules import services as rules
+    from rules.engine import RuleDefinitionError
+    from rules.models import Rule
+
+    draft = rules.ruleset_draft_create(by=supervisor)
+    with pytest.raises((ValidationFailed, RuleDefinitionError)) as refused:
+        rules.rule_save(by=supervisor, version=draft, priority=10, name="Next week", condition={"all": []},
+                        outcome={"type": "refund_timing", "timing": "next_week"})
+    assert "invalid" in str(getattr(refused.value, "code", refused.value))
+    assert not Rule.objects.filter(version=draft).exists()
 
 
 def test_a_return_refunded_early_cannot_be_cancelled(request_return, customer, reviewer):

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def recovery(order, customer, django_capture_on_commit_callbacks):
+    factories.rules_pay_refunds(RefundTiming.AT_REQUEST)
     with django_capture_on_commit_callbacks(execute=True):
-        services.return_request_create(by=customer, order_id=order.pk, refund_timing=RefundTiming.AT_REQUEST,
+        services.return_request_create(by=customer, order_id=order.pk,
                                        lines=[factories.line_request(order.lines.first(), 2)])
     with time_machine.travel(timezone.now() + timedelta(days=8)):
         assert recover_overdue_early_refunds() == 1

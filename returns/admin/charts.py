@@ -13,6 +13,8 @@ STATUS_COLOURS = {
     "requested": "#e8a33d", "authorized": "#5bc0de", "in_transit": "#8e7cc3", "received": "#6fa8dc",
     "inspected": "#76a5af", "refund_pending": "#e06666", "refunded": "#6aa84f", "closed": "#38761d",
     "rejected": "#a61c00", "cancelled": "#999999", "expired": "#c9c9c9",
+    # Backtests: returns a draft decides as before, and differently.
+    "unchanged": "#c9c9c9", "changed": "#e06666",
 }
 FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 

@@ -186,13 +186,14 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         ("Decision", {"fields": ("decision_reason", "authorized_at", "closed_at")}),
         ("Parcel", {"fields": ("label", "carrier", "tracking_number", "shipped_at", "received_at", "late",
                                "inspected_at", "inspection_fraud_score")}),
+        ("Return rules", {"fields": ("rules_decision",)}),
         ("Policy that applied", {"classes": ("collapse",), "fields": ("policy_snapshot",)}),
     )
     readonly_fields = ("rma", "status", "customer_column", "order_column", "amounts", "fraud_badge", "sla_age",
                        "waiting_because", "refund_method", "refund_timing", "refund_timing_reason", "note",
                        "decision_reason", "authorized_at", "closed_at",
                        "label", "carrier", "tracking_number", "shipped_at", "received_at", "late",
-                       "inspected_at", "inspection_fraud_score", "policy_snapshot")
+                       "inspected_at", "inspection_fraud_score", "policy_snapshot", "rules_decision")
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
@@ -309,6 +310,25 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             return "—"
         return format_html_join("", "<div><strong>{}</strong>: {}</div>", (
             (backoffice.REVIEW_REASON_LABELS.get(r.get("code"), r.get("code")), r.get("detail", "")) for r in reasons))
+
+    @admin.display(description="decision")
+    def rules_decision(self, obj: ReturnRequest) -> str:
+        """The version that decided the return, what it decided, and every rule that fired."""
+        decision = obj.rule_decision or {}
+        if not decision:
+            return "Decided before the return rules existed."
+        version = (format_html('<a href="{}">v{}</a>', reverse("admin:rules_rulesetversion_change",
+                                                               args=[obj.rule_version_id]), obj.rule_version.number)
+                   if obj.rule_version_id else "built-in rules only")
+        fees = ", ".join(f"{kind.replace('_', ' ')} {amount}" for kind, amount in (decision.get("fees") or {}).items())
+        trace = [entry["text"] for entry in decision.get("trace", []) + decision.get("builtin", [])]
+        return format_html(
+            "<div>Version: {}</div><div>Refund timing: {}</div><div>Fees: {}</div><div>Photos required: {}</div>"
+            '<ol class="rules-trace">{}</ol>',
+            version, decision.get("refund_timing", "after_inspection").replace("_", " "), fees or "none",
+            "yes" if decision.get("requires_photos") else "no",
+            format_html_join("", "<li>{}</li>", ((text,) for text in trace)) if trace
+            else format_html("<li>{}</li>", "no rule fired"))
 
     @admin.display(description="arrived late")
     def late(self, obj: ReturnRequest) -> str:

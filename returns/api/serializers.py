@@ -57,13 +57,30 @@ class QuoteLineSerializer(serializers.Serializer):
 
 class QuoteNoticeSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="`replacement_out_of_stock` (a refund is offered instead), "
-                                           "`returnless` (the customer keeps the item) or "
-                                           "`refund_after_inspection` (an early refund does not apply; the detail "
-                                           "says why).")
-    line = serializers.IntegerField(required=False, help_text="Index of the requested line (absent when the "
-                                                              "notice is about the whole return).")
+                                           "`returnless` (the customer keeps the item), "
+                                           "`refund_after_inspection` (the rules' early refund does not apply; the "
+                                           "detail says why), or what the return rules decided: `fee_handling`, "
+                                           "`fee_return_shipping`, `fee_*_waived`, `bonus_credit`, "
+                                           "`only_resolutions`, `refund_timing`.")
+    line = serializers.IntegerField(required=False, help_text="Index of the requested line, when about one line.")
     detail = serializers.CharField()
     offered_resolution = serializers.CharField(required=False)
+    amount = serializers.CharField(required=False, help_text="Fees: the amount deducted.")
+    percent = serializers.CharField(required=False, help_text="Bonus credit: the percentage.")
+    resolutions = serializers.ListField(child=serializers.CharField(), required=False,
+                                        help_text="only_resolutions: what the line may be returned for.")
+    timing = serializers.CharField(required=False, help_text="refund_timing: when the refund is paid.")
+
+
+class FeeSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="handling or return_shipping")
+    amount = serializers.CharField()
+
+
+class CustomerDecisionSerializer(serializers.Serializer):
+    refund_timing = serializers.CharField(help_text="at_request, first_scan, at_receipt or after_inspection.")
+    refund_timing_label = serializers.CharField()
+    notes = QuoteNoticeSerializer(many=True, help_text="What the return rules decided that the customer sees.")
 
 
 class QuoteSerializer(serializers.Serializer):
@@ -78,6 +95,8 @@ class QuoteSerializer(serializers.Serializer):
     store_credit_amount = serializers.CharField()
     replacement_total = serializers.CharField(help_text="What the replacements sent for exchanges are worth.")
     charge = serializers.CharField(help_text="Collected from the customer when replacements cost more.")
+    return_fees = serializers.CharField(help_text="Fees the return rules deduct (already taken off `net`).")
+    fees = FeeSerializer(many=True)
     lines = QuoteLineSerializer(many=True)
     notices = QuoteNoticeSerializer(many=True)
     refund_timing = serializers.ChoiceField(choices=RefundTiming.choices,
@@ -118,6 +137,8 @@ class ReturnSerializer(serializers.ModelSerializer):
     lines = ReturnLineSerializer(many=True)
     refund = serializers.SerializerMethodField()
     label_url = serializers.SerializerMethodField()
+    decision = serializers.SerializerMethodField()
+    rules_trace = serializers.SerializerMethodField()
 
     class Meta:
         model = ReturnRequest
@@ -125,10 +146,10 @@ class ReturnSerializer(serializers.ModelSerializer):
                   "refund_timing", "refund_timing_reason", "note", "decision_reason", "label_status", "carrier",
                   "tracking_number", "label_url",
                   "requested_at", "authorized_at", "shipped_at", "received_at", "inspected_at", "closed_at",
-                  "lines", "refund", "fraud_score", "review_reasons"]
+                  "lines", "refund", "decision", "fraud_score", "review_reasons", "rule_version", "rules_trace"]
         read_only_fields = fields
 
-    STAFF_ONLY = ("fraud_score", "review_reasons")
+    STAFF_ONLY = ("fraud_score", "review_reasons", "rule_version", "rules_trace")
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -142,6 +163,18 @@ class ReturnSerializer(serializers.ModelSerializer):
     def get_refund(self, instance):
         refund = getattr(instance, "refund", None) if instance.has_refund() else None
         return RefundSummarySerializer(refund).data if refund else None
+
+    @extend_schema_field(CustomerDecisionSerializer(allow_null=True))
+    def get_decision(self, instance):
+        from rules.engine import customer_view
+
+        return customer_view(instance.rule_decision, instance) or None
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_rules_trace(self, instance):
+        """Every rule that fired, merchant and built-in, as the reviewer reads it (staff only)."""
+        decision = instance.rule_decision or {}
+        return [entry["text"] for entry in (decision.get("trace") or []) + (decision.get("builtin") or [])]
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_label_url(self, instance):

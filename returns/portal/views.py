@@ -23,6 +23,7 @@ from returns.choices import OPEN_STATUSES, SHIPPED_STATUSES, LabelStatus, Refund
 from returns.labels import render_label_pdf
 from returns.portal import wording
 from returns.portal.forms import CancelForm, ReturnWizard
+from rules.engine import customer_view
 
 PAGE_SIZE = 10
 SUBMISSIONS_KEY = "portal_return_submissions"
@@ -142,7 +143,7 @@ def _quote(user, order, requested: list[dict], wizard: ReturnWizard) -> dict | N
     return {"currency": to_payment.currency, "lines": lines, "gross": to_payment.gross,
             "shipping_refund": to_payment.shipping_refund, "to_payment": to_payment.payment_amount,
             "replacement_total": to_payment.replacement_total, "charge": to_payment.charge,
-            "notices": to_payment.notices,
+            "fees": to_payment.fees, "notices": to_payment.notices,
             "store_credit": as_credit.store_credit_total, "store_credit_bonus": as_credit.store_credit_bonus,
             "method": wizard.refund_method}
 
@@ -215,6 +216,7 @@ def _return_context(return_request) -> dict:
         "refund_status": wording.REFUND_STATUS_TEXT.get(refund.status, "") if refund else "",
         "refund_method": wording.REFUND_METHOD_TEXT.get(refund.paid_method if refund else return_request.refund_method),
         "estimate": estimate,
+        "decision": customer_view(return_request.rule_decision, return_request),
         "label_ready": return_request.label_status == LabelStatus.ISSUED
         and return_request.status == ReturnStatus.AUTHORIZED,
         "label_pending": return_request.status == ReturnStatus.AUTHORIZED

@@ -352,10 +352,10 @@ def test_a_gift_return_is_never_refunded_early_whatever_the_rules_say(order, iss
     """The gift card goes to someone with no account an unearned early refund could be recovered from."""
     receipt, _ = issued
     name, email = RECIPIENT["recipient_name"], RECIPIENT["recipient_email"]
+    factories.rules_pay_refunds("at_request")
     rr = services.return_request_create(
         by=None, order_id=order.pk, lines=[factories.line_request(shirt_of(order), 1)],
-        refund_method=RefundMethod.GIFT_CARD, gift_receipt=receipt, recipient_name=name, recipient_email=email,
-        refund_timing="at_request")
+        refund_method=RefundMethod.GIFT_CARD, gift_receipt=receipt, recipient_name=name, recipient_email=email)
     rr.refresh_from_db()
     assert rr.status == ReturnStatus.AUTHORIZED
     assert rr.refund_timing == "after_inspection" and "gift card" in rr.refund_timing_reason

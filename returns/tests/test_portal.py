@@ -412,13 +412,15 @@ def test_cancel_needs_csrf(customer, order, lines):
 
 def test_a_return_refunded_early_says_so_and_asks_for_the_items(alice, customer, order,
                                                                 django_capture_on_commit_callbacks):
+    factories.rules_pay_refunds("at_request")
     with django_capture_on_commit_callbacks(execute=True):
-        early = services.return_request_create(by=customer, order_id=order.pk, refund_timing="at_request",
+        early = services.return_request_create(by=customer, order_id=order.pk,
                                                lines=[factories.line_request(order.lines.first(), 1)])
     page = text(alice.get(reverse("portal:return", args=[early.rma_number])))
     assert "$27.00" in page and "Refunded before your parcel reached us" in page
 
-    later = services.return_request_create(by=customer, order_id=order.pk, refund_timing="first_scan",
+    factories.rules_pay_refunds("first_scan")
+    later = services.return_request_create(by=customer, order_id=order.pk,
                                            lines=[factories.line_request(order.lines.last(), 1)])
     page = text(alice.get(reverse("portal:return", args=[later.rma_number])))
     assert "Refunded when the carrier first scans the parcel." in page

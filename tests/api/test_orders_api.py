@@ -45,6 +45,13 @@ def test_upsert_creates_then_updates_idempotently(oms):
     assert oms.put("/api/v1/orders/OMS-100", delivered, format="json").json()["delivered_at"].startswith("2026-11-12")
 
 
+def test_the_orders_tags_are_kept_for_the_return_rules(oms):
+    assert oms.put("/api/v1/orders/OMS-300", body(tags=["vip", "gift"]), format="json").status_code == 201
+    assert Order.objects.get(external_id="OMS-300").tags == ["vip", "gift"]
+    refused = oms.put("/api/v1/orders/OMS-301", body(tags="vip"), format="json")
+    assert refused.status_code in (400, 422) and not Order.objects.filter(external_id="OMS-301").exists()
+
+
 def test_the_order_lands_in_the_keys_channel_only(oms, shop):
     oms.put("/api/v1/orders/OMS-7", body(), format="json")
     other = partner_client("app-oms", "app", ["orders:write"])

@@ -178,6 +178,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             self._people()
             self._catalogue()
+            self._rules()
             self._orders()
             self._returns()
             self._gift_receipt()
@@ -234,6 +235,50 @@ class Command(BaseCommand):
         categories = sorted({row[2] for row in PRODUCTS})
         self._say(f"Catalogue: {len(CHANNELS)} sales channels, {len(PRODUCTS)} products in {len(categories)} "
                   f"categories ({', '.join(categories)}), {len(POLICIES)} return policies, {len(REASONS)} reasons.")
+
+    # --- return rules ---
+
+    def _rules(self) -> None:
+        """A published rule set beside the built-in checks, and a draft to backtest. The published
+        rules aim at what the stories below do not touch (lists, tags, heavy returners), so the
+        stories keep their outcomes; the draft's fee on changed minds shows in its backtest."""
+        from rules import services as rules
+        from rules.choices import ListKey, ListKind
+
+        supervisor = self.users["supervisor"]
+        published = [
+            ("Block list: handled by support", {"field": "on_block_list", "op": "is", "value": True},
+             {"type": "deny", "message": "Returns of this item or account are handled by our support team; "
+                                         "please contact us."}),
+            ("Allow list: no policy review", {"field": "on_allow_list", "op": "is", "value": True},
+             {"type": "bypass_review"}),
+            ("Final sale is final", {"field": "product_tags", "op": "contains", "value": "final_sale"},
+             {"type": "deny", "message": "Final-sale items cannot be returned."}),
+            ("VIP orders: 60-day window", {"field": "order_tags", "op": "contains", "value": "vip"},
+             {"type": "window", "days": 60}),
+            ("Wrong size for low-risk customers: exchange bonus",
+             {"all": [{"field": "return_reason", "op": "eq", "value": "wrong_size"},
+                      {"field": "customer_risk_score", "op": "lt", "value": 30},
+                      {"field": "order_tags", "op": "contains", "value": "vip"}]},
+             {"type": "bonus_credit", "percent": "10"}),
+            ("Heavy returners are looked at", {"field": "customer_lifetime_returns", "op": "gt", "value": 20},
+             {"type": "review", "message": "More than 20 returns so far."}),
+        ]
+        with transaction.atomic():
+            version = rules.ruleset_draft_create(by=supervisor, notes="The shop's first rules.")
+            for priority, (name, condition, outcome) in enumerate(published, start=1):
+                rules.rule_save(by=supervisor, version=version, priority=priority * 10, name=name,
+                                condition=condition, outcome=outcome)
+            rules.ruleset_publish(by=supervisor, version=version)
+            draft = rules.ruleset_draft_create(by=supervisor, based_on=version,
+                                               notes="Try: customers who changed their mind pay return shipping.")
+            rules.rule_save(by=supervisor, version=draft, priority=5, name="Changed mind pays return shipping",
+                            condition={"field": "return_reason", "op": "eq", "value": "changed_mind"},
+                            outcome={"type": "fee", "fee": "return_shipping", "amount": "4.95"})
+            rules.list_entry_add(by=supervisor, kind=ListKind.BLOCK, key=ListKey.EMAIL,
+                                 value="chargebacks@example.com", note="Disputed every order in 2025.")
+        self._say(f"Return rules: v{version.number} published ({len(published)} rules beside the built-in "
+                  f"checks), v{draft.number} a draft to backtest; one e-mail on the block list.")
 
     # --- orders, as the OMS sends them ---
 
