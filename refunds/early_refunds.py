@@ -28,18 +28,12 @@ from refunds.metrics import EARLY_REFUND_RECOVERIES
 from refunds.models import EarlyRefundRecovery, EarlyRefundRevocation, Refund
 from refunds.selectors import Exchange, refund_inputs_for_lines, refund_inputs_for_return
 from returns.choices import EARLY_REFUND_TIMINGS, Condition, RefundMethod, RefundTiming
+from rules.engine import timing_label
 
 logger = logging.getLogger(__name__)
 
 T = RefundTiming
 
-# What the customer is told about when their refund is paid.
-TIMING_NOTES = {
-    T.AT_REQUEST: "Refunded as soon as the return is authorised.",
-    T.FIRST_SCAN: "Refunded when the carrier first scans the parcel.",
-    T.AT_RECEIPT: "Refunded when the warehouse receives the parcel.",
-    T.AFTER_INSPECTION: "Refunded once the items are inspected.",
-}
 FAILED_CONDITIONS = (Condition.DAMAGED, Condition.UNSELLABLE)
 
 
@@ -60,7 +54,7 @@ def early_refund_timing(*, customer, wanted: str, exchanges: bool = False, retur
     if wanted not in T.values:
         raise ValidationFailed(f"Refund timing must be one of {', '.join(T.values)}.", code="invalid_refund_timing")
     if wanted == T.AFTER_INSPECTION:
-        return wanted, TIMING_NOTES[wanted]
+        return wanted, timing_label(wanted)
     revoked = early_refunds_revoked(customer)
     if revoked is not None:
         return T.AFTER_INSPECTION, (f"Refunded once the items are inspected: early refunds were withdrawn on "
@@ -71,7 +65,7 @@ def early_refund_timing(*, customer, wanted: str, exchanges: bool = False, retur
         return T.AFTER_INSPECTION, "Refunded once the items are inspected: exchanges are settled then."
     if returnless:
         return T.AFTER_INSPECTION, "Nothing comes back: refunded as soon as the return is authorised."
-    return wanted, TIMING_NOTES[wanted]
+    return wanted, timing_label(wanted)
 
 
 def refund_issue_early(*, return_request, reached: str) -> Refund | None:

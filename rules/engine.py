@@ -453,7 +453,7 @@ def customer_view(decision: dict, return_request=None) -> dict:
             notes.append({"code": "returnless", "line": line["index"],
                           "detail": gettext("Keep this item: no need to send it back.")})
     timing = decision.get("refund_timing") or RefundTiming.AFTER_INSPECTION
-    label = _timing_label(timing)
+    label = timing_label(timing)
     if return_request is not None and return_request.refund_timing != timing:
         timing, label = return_request.refund_timing, return_request.refund_timing_reason
     return {"refund_timing": timing, "refund_timing_label": label, "notes": notes}
@@ -469,7 +469,8 @@ def _resolution_label(value: str) -> str:
     return labels.get(value, value)
 
 
-def _timing_label(value: str) -> str:
+def timing_label(value: str) -> str:
+    """What the customer is told about when their refund is paid (one wording everywhere)."""
     return {"at_request": gettext("Your refund is paid as soon as the return is approved."),
             "first_scan": gettext("Your refund is paid when the carrier first scans your parcel."),
             "at_receipt": gettext("Your refund is paid when your parcel reaches us."),

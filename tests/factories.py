@@ -148,11 +148,14 @@ def inspect_all(return_request, *, by, condition="new"):
 
 
 def rules_pay_refunds(timing: str):
-    """Publish a rule set whose one rule pays every refund at `timing`, as a merchant would."""
+    """Publish a rule set whose rule pays every refund at `timing` (in place of an earlier such
+    rule), as a merchant would."""
     from rules import services as rules
 
     by = staff_user("Supervisor", username="factory-supervisor")
     draft = rules.ruleset_draft_create(by=by)
+    for earlier in draft.rules.filter(outcome__type="refund_timing"):
+        rules.rule_delete(by=by, rule=earlier)
     rules.rule_save(by=by, version=draft, priority=10, name=f"Refunds {timing.replace('_', ' ')}",
                     condition={"all": []}, outcome={"type": "refund_timing", "timing": timing})
     return rules.ruleset_publish(by=by, version=draft)

@@ -423,4 +423,4 @@ def test_a_return_refunded_early_says_so_and_asks_for_the_items(alice, customer,
     later = services.return_request_create(by=customer, order_id=order.pk,
                                            lines=[factories.line_request(order.lines.last(), 1)])
     page = text(alice.get(reverse("portal:return", args=[later.rma_number])))
-    assert "Refunded when the carrier first scans the parcel." in page
+    assert "Your refund is paid when the carrier first scans your parcel." in page

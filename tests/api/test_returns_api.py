@@ -138,12 +138,12 @@ def test_quote_and_return_say_when_the_refund_is_paid(api, order, customer, djan
     shirts = order.lines.first()
     quote = api.post("/api/v1/returns/quote", _body(order, (shirts, 1)), format="json").json()
     assert quote["refund_timing"] == "after_inspection"
-    assert quote["refund_timing_reason"] == "Refunded once the items are inspected."
+    assert quote["refund_timing_reason"] == "Your refund is paid once your items are inspected."
     factories.rules_pay_refunds("at_request")
     with django_capture_on_commit_callbacks(execute=True):
         rr = services.return_request_create(by=customer, order_id=order.pk,
                                             lines=[factories.line_request(shirts, 1)])
     detail = api.get(f"/api/v1/returns/{rr.rma_number}").json()
     assert detail["refund_timing"] == "at_request"
-    assert detail["refund_timing_reason"] == "Refunded as soon as the return is authorised."
+    assert detail["refund_timing_reason"] == "Your refund is paid as soon as the return is approved."
     assert detail["refund"]["status"] == "completed" and detail["status"] == "authorized"
