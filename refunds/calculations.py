@@ -10,6 +10,10 @@ costs more). Exchanges carry no restocking fee and never bring back the original
 customer keeps an order. What the customer is owed is split in two parts, one per way it is
 paid, and a shortfall on exchanges is netted against the part paid the return's way first, so
 a return either pays out through the gateway or collects through it, never both.
+
+The return method's fee (a QR drop-off, say) is taken from what the return pays out, the
+return's way first; a return that pays out less than the fee has the rest waived, so choosing
+a method never leaves the customer owing money.
 """
 
 from collections.abc import Sequence
@@ -65,6 +69,8 @@ class RefundQuote:
     replacement_total: Decimal = Decimal(0)  # value of every replacement sent for exchanged lines
     charge: Decimal = Decimal(0)  # what the customer pays on top, when replacements cost more
     notices: tuple[dict, ...] = ()  # what a quote tells the customer besides the money (e.g. out of stock)
+    method_fee: Decimal = Decimal(0)  # the return method's fee, as deducted (never more than was paid out)
+    return_method: str = ""
 
     @property
     def payment_amount(self) -> Decimal:
@@ -87,6 +93,8 @@ class RefundQuote:
             "store_credit_amount": str(self.store_credit_amount),
             "replacement_total": str(self.replacement_total),
             "charge": str(self.charge),
+            "return_method": self.return_method,
+            "method_fee": str(self.method_fee),
             "lines": [
                 {"key": line.key, "quantity": line.quantity, "gross": str(line.gross),
                  "restocking_fee": str(line.restocking_fee), "net": str(line.net), "resolution": line.resolution,
@@ -104,10 +112,12 @@ def calculate_refund(
     shipping_cost: Decimal,
     refund_shipping: bool,
     store_credit: bool,
+    method_fee: Decimal = Decimal(0),
+    return_method: str = "",
 ) -> RefundQuote:
     """gross = (price paid + tax) × units; fee by policy and condition (not on exchanges);
     shipping only when everything shipped has come back for money; net = gross − fee +
-    shipping − replacements; a bonus on what is paid as store credit.
+    shipping − replacements − the return method's fee; a bonus on what is paid as store credit.
 
     `store_credit` says how the return's way is paid: refund lines (and shipping, and what
     cheaper replacements leave over) as store credit instead of to the original payment.
@@ -140,6 +150,10 @@ def calculate_refund(
     return_way = shipping + sum((a.net - a.replacement for a in amounts if a.resolution != STORE_CREDIT), Decimal(0))
     charge = max(Decimal(0), -return_way)
     return_way = max(Decimal(0), return_way)
+    method_fee = min(round_money(method_fee, currency), return_way + credit_lines)
+    from_return_way = min(method_fee, return_way)
+    return_way -= from_return_way
+    credit_lines -= method_fee - from_return_way
     net = credit_lines + return_way
     store_credit_amount = net if store_credit else credit_lines
 
@@ -160,4 +174,6 @@ def calculate_refund(
         store_credit_amount=round_money(store_credit_amount, currency),
         replacement_total=round_money(sum(replacements, Decimal(0)), currency),
         charge=round_money(charge, currency),
+        method_fee=round_money(method_fee, currency),
+        return_method=return_method,
     )

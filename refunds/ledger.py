@@ -16,6 +16,7 @@ SALES_RETURNS = "sales_returns"
 REFUNDS_PAYABLE = "refunds_payable"
 GATEWAY_CLEARING = "gateway_clearing"
 RESTOCKING_FEE_INCOME = "restocking_fee_income"
+RETURN_METHOD_FEE_INCOME = "return_method_fee_income"
 STORE_CREDIT_BONUS_EXPENSE = "store_credit_bonus_expense"
 CHEQUES_ISSUED = "cheques_issued"
 INVENTORY_WRITE_OFF = "inventory_write_off"
@@ -30,6 +31,7 @@ CHART = {
     REFUNDS_PAYABLE: ("Refunds payable", AccountKind.LIABILITY),
     GATEWAY_CLEARING: ("Payment gateway clearing", AccountKind.ASSET),
     RESTOCKING_FEE_INCOME: ("Restocking fee income", AccountKind.INCOME),
+    RETURN_METHOD_FEE_INCOME: ("Return method fee income (drop-off, label)", AccountKind.INCOME),
     STORE_CREDIT_BONUS_EXPENSE: ("Store-credit bonus expense", AccountKind.EXPENSE),
     CHEQUES_ISSUED: ("Cheques issued (bank)", AccountKind.ASSET),
     INVENTORY_WRITE_OFF: ("Inventory write-off", AccountKind.EXPENSE),
@@ -77,12 +79,15 @@ def post(*, kind: str, reference: str, currency: str, lines: list[tuple[Account,
     return entry
 
 
-def _settlement_lines(*, gross, shipping, fee, replacement_total, charge, net) -> list[tuple[Account, Decimal]]:
-    """A return's money in one entry: sales reversed (what came back, and the shipping), the fee
-    kept, the replacements sold, what the customer owes us for them, and what we owe them."""
+def _settlement_lines(*, gross, shipping, fee, replacement_total, charge, net,
+                      method_fee=Decimal(0)) -> list[tuple[Account, Decimal]]:
+    """A return's money in one entry: sales reversed (what came back, and the shipping), the fees
+    kept (restocking, return method), the replacements sold, what the customer owes us for them,
+    and what we owe them."""
     return [
         (account(SALES_RETURNS), gross + shipping),
         (account(RESTOCKING_FEE_INCOME), -fee),
+        (account(RETURN_METHOD_FEE_INCOME), -method_fee),
         (account(EXCHANGE_SALES), -replacement_total),
         (account(EXCHANGE_RECEIVABLE), charge),
         (account(REFUNDS_PAYABLE), -net),
@@ -96,7 +101,7 @@ def post_refund_approved(refund) -> JournalEntry:
         refund=refund, return_request=refund.return_request, memo=f"Refund approved for {refund.return_request}",
         lines=_settlement_lines(gross=refund.gross, shipping=refund.shipping_refund, fee=refund.restocking_fee,
                                 replacement_total=refund.replacement_total, charge=refund.charge_amount,
-                                net=refund.net),
+                                net=refund.net, method_fee=refund.method_fee),
     )
 
 
@@ -106,7 +111,8 @@ def post_exchange_settled(*, return_request, quote) -> JournalEntry | None:
         kind=EntryKind.EXCHANGE_SETTLED, reference=f"return:{return_request.pk}", currency=quote.currency,
         return_request=return_request, memo=f"Exchange settled for {return_request}",
         lines=_settlement_lines(gross=quote.gross, shipping=quote.shipping_refund, fee=quote.restocking_fee,
-                                replacement_total=quote.replacement_total, charge=quote.charge, net=quote.net),
+                                replacement_total=quote.replacement_total, charge=quote.charge, net=quote.net,
+                                method_fee=quote.method_fee),
     )
 
 

@@ -121,6 +121,8 @@ def _check_refund(refund: Refund, posted: dict[tuple[str, str], Decimal]) -> lis
     expected_sales = refund.gross + refund.shipping_refund
     if at(EntryKind.REFUND_APPROVED, ledger.SALES_RETURNS) != expected_sales:
         problems.append(f"{name}: sales returns posting differs from gross + shipping {expected_sales}")
+    if at(EntryKind.REFUND_APPROVED, ledger.RETURN_METHOD_FEE_INCOME) != -refund.method_fee:
+        problems.append(f"{name}: return method fee posted differs from {refund.method_fee}")
     if at(EntryKind.REFUND_APPROVED, ledger.EXCHANGE_SALES) != -refund.replacement_total:
         problems.append(f"{name}: replacements posted differ from {refund.replacement_total}")
     paid = _is_paid(refund)

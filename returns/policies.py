@@ -147,13 +147,16 @@ def return_by(delivered_at: datetime, window_days: int) -> datetime:
 
 
 def within_window(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    from returns.markets import effective_window_days
+
     delivered_at = ctx.order.delivered_at
     if delivered_at is None:
         return Verdict.deny("order_not_delivered", "This order has not been delivered yet.")
-    if ctx.now > return_by(delivered_at, line.policy.window_days):
+    window_days = effective_window_days(line.policy, ctx.order.shipping_country)
+    if ctx.now > return_by(delivered_at, window_days):
         return Verdict.deny(
             "return_window_closed",
-            f"The {line.policy.window_days}-day return window for {line.order_line.product.name} has closed.",
+            f"The {window_days}-day return window for {line.order_line.product.name} has closed.",
         )
     return ALLOW
 

@@ -15,6 +15,7 @@ from returns import selectors
 from returns.api.views import visible_return
 from returns.choices import Condition, InboundEventKind, InboundEventSource
 from returns.inbound import event_accept
+from returns.methods import verify_drop_off_token
 
 
 class ReceiptInput(StrictSerializer):
@@ -45,6 +46,13 @@ class CarrierEventInput(StrictSerializer):
     tracking_number = serializers.CharField(max_length=64)
     rma_number = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     occurred_at = serializers.DateTimeField(required=False)
+
+
+class DropOffScanInput(StrictSerializer):
+    event_id = serializers.CharField(max_length=150, required=False)
+    code = serializers.CharField(max_length=500, help_text="The text of the QR code the customer showed.")
+    location = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                     help_text="The drop-off point, for the record.")
 
 
 class AcceptedSerializer(serializers.Serializer):
@@ -143,5 +151,30 @@ class CarrierEvents(_EventView):
         self.check_reachable(request, data["rma_number"], data["tracking_number"])
         if not selectors.return_for_parcel(rma_number=data["rma_number"], tracking_number=data["tracking_number"]):
             raise NotFound("No return has this tracking or RMA number.", code="return_not_found")
+        payload = {k: v for k, v in data.items() if k != "event_id"}
+        return self.accept(request, payload, data.get("event_id"))
+
+
+class DropOffScans(_EventView):
+    required_scopes = {"POST": "carrier:write"}
+    source, kind = InboundEventSource.CARRIER, InboundEventKind.DROP_OFF_SCAN
+
+    @extend_schema(
+        operation_id="carrier_drop_offs", summary="A drop-off counter scanned a customer's QR code",
+        description="The code is checked at once: a code we did not sign, or one for a return that is not a "
+                    "drop-off, is refused with `drop_off_code_invalid`; one past the return's hand-in deadline with "
+                    "`drop_off_code_expired`. An accepted scan is the carrier's first scan (the return goes in "
+                    "transit); scanning the same code again changes nothing.",
+        request=DropOffScanInput, parameters=[schema.IDEMPOTENCY_KEY],
+        responses=schema.writes({**ACCEPTED, 404: schema.NOT_FOUND,
+                                 409: ("This event id was used for another event.", "event_id_reused"),
+                                 422: ("The code is not valid or has expired.", "drop_off_code_invalid",
+                                       "drop_off_code_expired")}))
+    def post(self, request):
+        serializer = DropOffScanInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        rma_number = verify_drop_off_token(data["code"])
+        self.check_reachable(request, rma_number)
         payload = {k: v for k, v in data.items() if k != "event_id"}
         return self.accept(request, payload, data.get("event_id"))
