@@ -890,7 +890,9 @@ def return_record_own_shipment(*, return_request, by, carrier: str, tracking_num
     the carrier's first scan of that number then puts the return in transit."""
     _require_user(by)
     return_request = _lock(return_request, by)
-    if not by.is_staff and channel_of(by) is None and return_request.customer_id != by.pk:
+    if channel_of(by) is None and by.is_staff:
+        _require_permission(by, "returns.manage_returnrequest", "You may not act on returns for customers.")
+    elif channel_of(by) is None and return_request.customer_id != by.pk:
         raise NotFound("No such return.", code="return_not_found")
     carrier, tracking_number = str(carrier or "").strip(), str(tracking_number or "").strip()
     errors = ErrorList()

@@ -67,10 +67,15 @@ class _EventView(ApiView):
     source = ""
     kind = ""
 
-    def accept(self, request, payload: dict, event_id: str | None) -> Response:
+    @staticmethod
+    def check_caller(request) -> None:
         user = request.user
         if not isinstance(user, PartnerActor) and not user.has_perm("returns.receive_returnrequest"):
             raise PermissionDenied("Only the warehouse may post these events.")
+
+    def accept(self, request, payload: dict, event_id: str | None) -> Response:
+        user = request.user
+        self.check_caller(request)
         caller = user.partner.slug if isinstance(user, PartnerActor) else f"user-{user.pk}"
         own_id = event_id or request.META.get("HTTP_IDEMPOTENCY_KEY") or uuid.uuid4().hex
         event, created = event_accept(source=self.source, external_id=f"{caller}:{own_id}"[:200], kind=self.kind,
@@ -174,6 +179,7 @@ class DropOffScans(_EventView):
         serializer = DropOffScanInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        self.check_caller(request)
         rma_number = verify_drop_off_token(data["code"])
         self.check_reachable(request, rma_number)
         payload = {k: v for k, v in data.items() if k != "event_id"}
