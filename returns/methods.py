@@ -54,6 +54,17 @@ def offers(policies, *, currency: str) -> dict[str, Offer]:
             for method in ReturnMethod.values if method in common}
 
 
+def offered_for_some(policies, *, currency: str) -> dict[str, Offer]:
+    """Every method at least one of `policies` offers, at its highest fee: what a form lists before
+    the customer has chosen items (`choose` then checks the chosen items' policies)."""
+    found: dict[str, Offer] = {}
+    for policy in {policy.pk: policy for policy in policies if policy is not None}.values():
+        for method, offer in offers([policy], currency=currency).items():
+            if method not in found or offer.fee > found[method].fee:
+                found[method] = offer
+    return {method: found[method] for method in ReturnMethod.values if method in found}
+
+
 def choose(policies, *, currency: str, method) -> Offer:
     """The offer for `method`, or a refusal with a stable code."""
     if method not in ReturnMethod.values:

@@ -16,5 +16,7 @@ urlpatterns = [
     path("returns/<str:rma>/", views.return_detail, name="return"),
     path("returns/<str:rma>/confirmation/", views.return_confirmation, name="confirmation"),
     path("returns/<str:rma>/label.pdf", views.return_label, name="label"),
+    path("returns/<str:rma>/drop-off-code.svg", views.return_drop_off_code, name="drop_off_code"),
+    path("returns/<str:rma>/shipment/", views.return_shipment, name="shipment"),
     path("returns/<str:rma>/cancel/", views.return_cancel, name="cancel"),
 ]
