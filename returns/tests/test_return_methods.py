@@ -267,3 +267,17 @@ def test_the_policy_refuses_unknown_methods_and_negative_fees(shop):
         with pytest.raises(ValidationError) as refused:
             policy.full_clean()
         assert "return_methods" in refused.value.message_dict
+
+
+def test_the_approval_e_mail_says_the_method_and_carries_what_it_needs(order, customer, shop, priced_methods,
+                                                                      mailoutbox,
+                                                                      django_capture_on_commit_callbacks):
+    authorised(order, customer, ReturnMethod.QR_DROP_OFF, django_capture_on_commit_callbacks)
+    second = factories.make_order(customer=customer, lines=[(shop.shirt, 2, "25.00", "2.00")])
+    authorised(second, customer, ReturnMethod.OWN_SHIPPING, django_capture_on_commit_callbacks)
+
+    drop_off, own = mailoutbox
+    assert "QR code at a drop-off point" in drop_off.body and "no box and no printer" in drop_off.body
+    assert [name for name, _, _ in drop_off.attachments] == [f"drop-off-code-{drop_off.extra_headers['X-RMA']}.pdf"]
+    assert "Own shipping" in own.body and "tracking number on your return's page" in own.body
+    assert own.attachments == []
