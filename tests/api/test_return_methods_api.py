@@ -111,3 +111,19 @@ def test_own_shipping_takes_the_tracking_number_and_has_no_label(order, customer
     rr.refresh_from_db()
     assert rr.status == ReturnStatus.IN_TRANSIT
     assert Decimal(api.get(f"/api/v1/returns/{rr.rma_number}").json()["lines"][0]["quantity"]) == 2
+
+
+def test_the_returnable_lines_show_the_effective_window_for_the_shipping_country(customer, shop):
+    factories.policy("electronics", window_days=7)
+    german = factories.make_order(customer=customer, shipping_country="DE", delivered_days_ago=10,
+                                  lines=[(shop.laptop, 1, "900.00", "90.00")])
+    american = factories.make_order(customer=customer, shipping_country="US", delivered_days_ago=10,
+                                    lines=[(shop.laptop, 1, "900.00", "90.00")])
+    api = client_for(customer)
+
+    (de,) = api.get(f"/api/v1/orders/{german.pk}/returnable").json()["lines"]
+    (us,) = api.get(f"/api/v1/orders/{american.pk}/returnable").json()["lines"]
+
+    assert (de["window_days"], de["returnable_quantity"], de["not_returnable_reason"]) == (14, 1, "")
+    assert (us["window_days"], us["returnable_quantity"], us["not_returnable_reason"]) == (7, 0,
+                                                                                           "return_window_closed")
