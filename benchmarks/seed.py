@@ -72,7 +72,7 @@ def _now() -> dict:
 
 def reference_data() -> dict:
     """The policy, reason, products and ledger accounts every stage needs."""
-    ReturnPolicy.objects.get_or_create(category=None, defaults={"window_days": 30})
+    ReturnPolicy.objects.get_or_create(category=None, market=None, defaults={"window_days": 30})
     reason = ReturnReason.objects.get_or_create(code="wrong_size", defaults={"label": "Wrong size or fit"})[0]
     products = [Product.objects.get_or_create(sku=f"lb-sku-{n}", defaults={
         "name": f"Bench product {n}", "category": CATEGORIES[n % len(CATEGORIES)], "unit_cost": 10})[0]
@@ -304,7 +304,8 @@ def seed_refunds_due(code: str, *, refunds: int, progress: Progress) -> list[int
             placed="%(now)s - interval '20 days'", lines=1, price="round((5 + random() * 195)::numeric, 2)",
             progress=progress)
     _payments(channel, progress)
-    snapshot = {"categories": {"": ReturnPolicy.objects.get(category=None).snapshot()}, "review_threshold": 80}
+    default_policy = ReturnPolicy.objects.get(category=None, market=None)
+    snapshot = {"categories": {"": default_policy.snapshot()}, "review_threshold": 80}
     source = f"FROM {_table(Order)} o WHERE o.channel_id = %(channel)s"
     _step(progress, "returns (inspected)", lambda: _insert_select(ReturnRequest, {
         "rma_number": "%(rma)s || o.id", "order_id": "o.id", "customer_id": "o.customer_id",

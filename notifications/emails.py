@@ -55,6 +55,8 @@ def context_for(notification) -> dict:
         and return_request.label_status == LabelStatus.ISSUED,
         "carrier": return_request.carrier,
         "tracking_number": return_request.tracking_number,
+        "return_method": return_request.return_method,
+        "return_method_label": return_request.get_return_method_display(),
         "shop_name": settings.SHOP_NAME,
     }
     if notification.event == NotificationEvent.GIFT_CARD_ISSUED and refund is not None:
@@ -93,8 +95,14 @@ def build_message(notification, *, recipient: str | None = None) -> EmailMultiAl
     )
     message.attach_alternative(render_to_string(f"emails/{event}.html", context), "text/html")
     if context["label_attached"]:
+        from returns.choices import ReturnMethod
         from returns.labels import render_label_pdf
+        from returns.methods import render_drop_off_pdf
 
-        message.attach(f"return-label-{context['rma']}.pdf", render_label_pdf(notification.return_request),
-                       "application/pdf")
+        if context["return_method"] == ReturnMethod.QR_DROP_OFF:
+            message.attach(f"drop-off-code-{context['rma']}.pdf", render_drop_off_pdf(notification.return_request),
+                           "application/pdf")
+        else:
+            message.attach(f"return-label-{context['rma']}.pdf", render_label_pdf(notification.return_request),
+                           "application/pdf")
     return message

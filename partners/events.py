@@ -43,6 +43,7 @@ def return_data(return_request, *, refund=None) -> dict:
         "order_id": return_request.order_id,
         "order_external_id": return_request.order.external_id,
         "refund_method": return_request.refund_method,
+        "return_method": return_request.return_method,
         "decision_reason": return_request.decision_reason or None,
         "carrier": return_request.carrier or None,
         "tracking_number": return_request.tracking_number or None,

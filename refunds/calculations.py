@@ -14,6 +14,10 @@ a return either pays out through the gateway or collects through it, never both.
 Fees the return rules add (handling, return shipping) come off what the customer is paid, the
 part paid the return's way first; they never exceed it. A rule's bonus credit adds to the
 store-credit bonus of the lines it matched.
+
+The return method's fee (a QR drop-off, say) is taken from what the return pays out, the
+return's way first; a return that pays out less than the fee has the rest waived, so choosing
+a method never leaves the customer owing money.
 """
 
 from collections.abc import Sequence
@@ -74,6 +78,8 @@ class RefundQuote:
     refund_timing_reason: str = ""
     return_fees: Decimal = Decimal(0)  # fees the return rules charge, deducted from net
     fees: tuple[tuple[str, Decimal], ...] = ()  # (kind, amount charged) per rule fee
+    method_fee: Decimal = Decimal(0)  # the return method's fee, as deducted (never more than was paid out)
+    return_method: str = ""
 
     @property
     def payment_amount(self) -> Decimal:
@@ -98,6 +104,8 @@ class RefundQuote:
             "charge": str(self.charge),
             "return_fees": str(self.return_fees),
             "fees": [{"kind": kind, "amount": str(amount)} for kind, amount in self.fees],
+            "return_method": self.return_method,
+            "method_fee": str(self.method_fee),
             "lines": [
                 {"key": line.key, "quantity": line.quantity, "gross": str(line.gross),
                  "restocking_fee": str(line.restocking_fee), "net": str(line.net), "resolution": line.resolution,
@@ -118,10 +126,12 @@ def calculate_refund(
     refund_shipping: bool,
     store_credit: bool,
     fees: dict[str, Decimal] | None = None,
+    method_fee: Decimal = Decimal(0),
+    return_method: str = "",
 ) -> RefundQuote:
     """gross = (price paid + tax) × units; fee by policy and condition (not on exchanges);
     shipping only when everything shipped has come back for money; net = gross − fee +
-    shipping − replacements; a bonus on what is paid as store credit.
+    shipping − replacements − the return method's fee; a bonus on what is paid as store credit.
 
     `store_credit` says how the return's way is paid: refund lines (and shipping, and what
     cheaper replacements leave over) as store credit instead of to the original payment.
@@ -161,6 +171,11 @@ def calculate_refund(
         from_way = min(taken, return_way)
         return_way, credit_lines = return_way - from_way, credit_lines - (taken - from_way)
         charged.append((kind, taken))
+    # The return method's fee after them, the same way.
+    method_fee = min(round_money(method_fee, currency), return_way + credit_lines)
+    from_return_way = min(method_fee, return_way)
+    return_way -= from_return_way
+    credit_lines -= method_fee - from_return_way
     net = credit_lines + return_way
     store_credit_amount = net if store_credit else credit_lines
 
@@ -183,4 +198,6 @@ def calculate_refund(
         charge=round_money(charge, currency),
         return_fees=round_money(sum((amount for _, amount in charged), Decimal(0)), currency),
         fees=tuple((kind, round_money(amount, currency)) for kind, amount in charged),
+        method_fee=round_money(method_fee, currency),
+        return_method=return_method,
     )

@@ -17,6 +17,7 @@ REFUNDS_PAYABLE = "refunds_payable"
 GATEWAY_CLEARING = "gateway_clearing"
 RESTOCKING_FEE_INCOME = "restocking_fee_income"
 RETURN_FEE_INCOME = "return_fee_income"
+RETURN_METHOD_FEE_INCOME = "return_method_fee_income"
 STORE_CREDIT_BONUS_EXPENSE = "store_credit_bonus_expense"
 CHEQUES_ISSUED = "cheques_issued"
 INVENTORY_WRITE_OFF = "inventory_write_off"
@@ -37,6 +38,7 @@ CHART = {
     GATEWAY_CLEARING: ("Payment gateway clearing", AccountKind.ASSET),
     RESTOCKING_FEE_INCOME: ("Restocking fee income", AccountKind.INCOME),
     RETURN_FEE_INCOME: ("Return fee income (handling, return shipping)", AccountKind.INCOME),
+    RETURN_METHOD_FEE_INCOME: ("Return method fee income (drop-off, label)", AccountKind.INCOME),
     STORE_CREDIT_BONUS_EXPENSE: ("Store-credit bonus expense", AccountKind.EXPENSE),
     CHEQUES_ISSUED: ("Cheques issued (bank)", AccountKind.ASSET),
     INVENTORY_WRITE_OFF: ("Inventory write-off", AccountKind.EXPENSE),
@@ -90,13 +92,15 @@ def post(*, kind: str, reference: str, currency: str, lines: list[tuple[Account,
 
 
 def _settlement_lines(*, gross, shipping, fee, replacement_total, charge, net,
-                      return_fees=Decimal(0)) -> list[tuple[Account, Decimal]]:
+                      return_fees=Decimal(0), method_fee=Decimal(0)) -> list[tuple[Account, Decimal]]:
     """A return's money in one entry: sales reversed (what came back, and the shipping), the fees
-    kept, the replacements sold, what the customer owes us for them, and what we owe them."""
+    kept (restocking, the return rules' fees, the return method's), the replacements sold, what the
+    customer owes us for them, and what we owe them."""
     return [
         (account(SALES_RETURNS), gross + shipping),
         (account(RESTOCKING_FEE_INCOME), -fee),
         (account(RETURN_FEE_INCOME), -return_fees),
+        (account(RETURN_METHOD_FEE_INCOME), -method_fee),
         (account(EXCHANGE_SALES), -replacement_total),
         (account(EXCHANGE_RECEIVABLE), charge),
         (account(REFUNDS_PAYABLE), -net),
@@ -110,7 +114,8 @@ def post_refund_approved(refund) -> JournalEntry:
         refund=refund, return_request=refund.return_request, memo=f"Refund approved for {refund.return_request}",
         lines=_settlement_lines(gross=refund.gross, shipping=refund.shipping_refund, fee=refund.restocking_fee,
                                 replacement_total=refund.replacement_total, charge=refund.charge_amount,
-                                net=refund.net, return_fees=refund.return_fees),
+                                net=refund.net, return_fees=refund.return_fees,
+                                method_fee=refund.method_fee),
     )
 
 
@@ -121,7 +126,7 @@ def post_exchange_settled(*, return_request, quote) -> JournalEntry | None:
         return_request=return_request, memo=f"Exchange settled for {return_request}",
         lines=_settlement_lines(gross=quote.gross, shipping=quote.shipping_refund, fee=quote.restocking_fee,
                                 replacement_total=quote.replacement_total, charge=quote.charge, net=quote.net,
-                                return_fees=quote.return_fees),
+                                return_fees=quote.return_fees, method_fee=quote.method_fee),
     )
 
 

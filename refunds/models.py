@@ -52,8 +52,9 @@ class Refund(ConcurrentTransitionMixin, TimeStampedModel):
     currency = CurrencyField()
     gross = MoneyField()
     restocking_fee = MoneyField(default=0)
+    method_fee = MoneyField(default=0, help_text="The return method's fee (e.g. a QR drop-off), kept from the refund.")
     shipping_refund = MoneyField(default=0)
-    net = MoneyField(help_text="What the customer is owed: gross − fee + shipping − replacements (+ charge).")
+    net = MoneyField(help_text="What the customer is owed: gross − fees + shipping − replacements (+ charge).")
     store_credit_bonus = MoneyField(default=0)
     return_fees = MoneyField(default=0, help_text="Fees the return rules charged (handling, return shipping).")
     store_credit_amount = MoneyField(default=0, help_text="The part of net paid as store credit (before the bonus).")
@@ -97,7 +98,8 @@ class Refund(ConcurrentTransitionMixin, TimeStampedModel):
                                    name="refund_pays_or_collects"),
             models.CheckConstraint(condition=models.Q(gross__gte=0, restocking_fee__gte=0, shipping_refund__gte=0,
                                                       store_credit_bonus__gte=0, store_credit_amount__gte=0,
-                                                      replacement_total__gte=0, charge_amount__gte=0),
+                                                      replacement_total__gte=0, charge_amount__gte=0,
+                                                      method_fee__gte=0),
                                    name="refund_amounts_not_negative"),
             models.CheckConstraint(condition=models.Q(store_credit_amount__lte=models.F("net")),
                                    name="refund_store_credit_within_net"),

@@ -195,6 +195,8 @@ def _check_refund(refund: Refund, posted: dict[tuple[str, str], Decimal]) -> lis
         problems.append(f"{name}: sales returns posting differs from gross + shipping {expected_sales}")
     if at(EntryKind.REFUND_APPROVED, ledger.RETURN_FEE_INCOME) != -refund.return_fees:
         problems.append(f"{name}: return fees posted differ from {refund.return_fees}")
+    if at(EntryKind.REFUND_APPROVED, ledger.RETURN_METHOD_FEE_INCOME) != -refund.method_fee:
+        problems.append(f"{name}: return method fee posted differs from {refund.method_fee}")
     if at(EntryKind.REFUND_APPROVED, ledger.EXCHANGE_SALES) != -refund.replacement_total:
         problems.append(f"{name}: replacements posted differ from {refund.replacement_total}")
     paid = _is_paid(refund)

@@ -36,9 +36,11 @@ def refund_inputs_for_return(return_request, *, store_credit: bool | None = None
     if store_credit is None:
         store_credit = return_request.refund_method == RefundMethod.STORE_CREDIT
     lines = return_request.lines.select_related("order_line__product", "replacement_order_line")
+    chosen = return_request.policy_snapshot.get("return_method") or {}
     inputs = refund_inputs_for_lines(
         order=return_request.order, store_credit=store_credit, exclude_return=return_request,
         decision=return_request.rule_decision,
+        return_method=return_request.return_method, method_fee=Decimal(chosen.get("fee") or 0),
         items=[(line.pk, line.order_line, line.refundable_quantity, line.condition,
                 return_request.policy_for(line.order_line.product.category), Exchange.of(line)) for line in lines])
     if return_request.gift_receipt_id is not None:
@@ -69,10 +71,12 @@ class Exchange:
                    unit_tax=line.replacement_unit_tax or Decimal(0))
 
 
-def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=None, decision=None) -> dict:
+def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=None, decision=None,
+                            return_method: str = "", method_fee: Decimal = Decimal(0)) -> dict:
     """`items` are (key, order line, units, inspected condition or "", policy snapshot dict) and
     optionally an `Exchange` saying how the line is resolved (a refund when absent). `decision`
-    is what the return rules decided (fees, waivers, bonus credit per order line)."""
+    is what the return rules decided (fees, waivers, bonus credit per order line); `method_fee`
+    is the chosen return method's fee in the order's currency (`returns.methods`)."""
     from returns.choices import Resolution
     from rules.decisions import fees_of
 
@@ -114,6 +118,8 @@ def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=
         "refund_shipping": all_back,
         "store_credit": store_credit,
         "fees": fees_of(decision),
+        "method_fee": method_fee,
+        "return_method": return_method,
     }
 
 

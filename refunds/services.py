@@ -104,7 +104,8 @@ def refund_create(*, return_request, quote, timing: str, reason: str) -> Refund:
         method = RefundMethod.STORE_CREDIT  # every cent is store credit: the gateway has no part
     refund = Refund(
         return_request=return_request, customer=return_request.customer, method=method, currency=quote.currency,
-        gross=quote.gross, restocking_fee=quote.restocking_fee, shipping_refund=quote.shipping_refund,
+        gross=quote.gross, restocking_fee=quote.restocking_fee, method_fee=quote.method_fee,
+        shipping_refund=quote.shipping_refund,
         net=quote.net, store_credit_amount=store_credit_amount,
         store_credit_bonus=quote.store_credit_bonus if store_credit_amount else 0,
         replacement_total=quote.replacement_total, charge_amount=quote.charge, return_fees=quote.return_fees,

@@ -90,6 +90,18 @@ class RefundTiming(models.TextChoices):
 EARLY_REFUND_TIMINGS = (RefundTiming.AT_REQUEST, RefundTiming.FIRST_SCAN, RefundTiming.AT_RECEIPT)
 
 
+class ReturnMethod(models.TextChoices):
+    """How the parcel travels back: each one a carrier adapter mode and a fee in the policy."""
+
+    LABEL = "label", "Printed label"
+    QR_DROP_OFF = "qr_drop_off", "QR code at a drop-off point"
+    OWN_SHIPPING = "own_shipping", "Own shipping"
+
+
+def default_return_methods() -> dict[str, str]:
+    return {ReturnMethod.LABEL: "0"}
+
+
 class LabelStatus(models.TextChoices):
     NONE = "none", "No label yet"
     PENDING = "pending", "Label pending"
@@ -103,13 +115,14 @@ class InboundEventSource(models.TextChoices):
 
 class InboundEventKind(models.TextChoices):
     CARRIER_SCAN = "carrier_scan", "Carrier scan"
+    DROP_OFF_SCAN = "drop_off_scan", "Drop-off counter scan"
     PARCEL_RECEIVED = "parcel_received", "Parcel received"
     INSPECTION = "inspection", "Inspection recorded"
 
 
 # Which partner may send which event.
 EVENT_KINDS_BY_SOURCE = {
-    InboundEventSource.CARRIER: (InboundEventKind.CARRIER_SCAN,),
+    InboundEventSource.CARRIER: (InboundEventKind.CARRIER_SCAN, InboundEventKind.DROP_OFF_SCAN),
     InboundEventSource.WAREHOUSE: (InboundEventKind.PARCEL_RECEIVED, InboundEventKind.INSPECTION),
 }
 

@@ -32,6 +32,7 @@ from returns.choices import (
     InboundEventStatus,
     ReturnStatus,
 )
+from returns.methods import verify_drop_off_token
 from returns.models import InboundEvent, ReturnRequest
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,9 @@ def event_accept(*, source: str, external_id: str, kind: str, payload: dict) -> 
     if unstorable_text(external_id):
         errors.add("invalid_event_id", unstorable_text(external_id), field="external_id")
     errors.raise_if_any()
+    if kind == InboundEventKind.DROP_OFF_SCAN:
+        # The counter hears at once whether the code is good: a forged or expired one is refused here.
+        verify_drop_off_token(payload.get("code"))
     event, created = InboundEvent.objects.get_or_create(source=source, external_id=external_id,
                                                         defaults={"kind": kind, "payload": payload})
     if not created and (event.kind != kind or event.payload != payload):
@@ -163,6 +167,21 @@ def _handle_carrier_scan(event: InboundEvent) -> None:
         raise
 
 
+def _handle_drop_off_scan(event: InboundEvent) -> None:
+    """The counter scanned the customer's QR code: the carrier has the item, so this is the first
+    carrier scan. The code's deadline was checked when the scan was accepted."""
+    rma_number = verify_drop_off_token(event.payload.get("code"), check_expiry=False)
+    pk = selectors.return_for_parcel(rma_number=rma_number)
+    event.return_request_id = pk
+    return_request = ReturnRequest.objects.get(pk=pk)
+    try:
+        services.return_mark_in_transit(return_request=return_request, by=None)
+    except InvalidTransition:
+        if ReturnRequest.objects.filter(pk=return_request.pk, status__in=SCAN_CHANGES_NOTHING).exists():
+            return
+        raise
+
+
 def _handle_parcel_received(event: InboundEvent) -> None:
     quantities = event.payload.get("received_quantities")
     if quantities is not None and not isinstance(quantities, dict):
@@ -200,6 +219,7 @@ def _repeats_recorded_inspection(return_request: ReturnRequest, inspections: dic
 
 HANDLERS = {
     InboundEventKind.CARRIER_SCAN: _handle_carrier_scan,
+    InboundEventKind.DROP_OFF_SCAN: _handle_drop_off_scan,
     InboundEventKind.PARCEL_RECEIVED: _handle_parcel_received,
     InboundEventKind.INSPECTION: _handle_inspection,
 }

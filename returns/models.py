@@ -2,13 +2,14 @@ from decimal import Decimal
 
 import pgtrigger
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
-from core.models import MoneyField, TimeStampedModel
+from core.models import CurrencyField, MoneyField, TimeStampedModel
 from returns.choices import (
     Condition,
     Disposition,
@@ -19,9 +20,11 @@ from returns.choices import (
     RefundMethod,
     RefundTiming,
     Resolution,
+    ReturnMethod,
     ReturnStatus,
     ReviewMode,
     default_allowed_resolutions,
+    default_return_methods,
 )
 
 S = ReturnStatus
@@ -31,11 +34,43 @@ def default_fee_conditions() -> list[str]:
     return [Condition.LIKE_NEW, Condition.DAMAGED]
 
 
-class ReturnPolicy(TimeStampedModel):
-    """How returns work for one product category; the row with no category is the default."""
+class Market(TimeStampedModel):
+    """Countries sold to on the same terms, in one currency; return policies may be scoped to one."""
 
-    category = models.SlugField(max_length=50, unique=True, null=True, blank=True,
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=100)
+    countries = ArrayField(models.CharField(max_length=2), help_text="ISO 3166 codes, e.g. DE, FR.")
+    currency = CurrencyField(help_text="The currency of its policies' fees and limits.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        self.countries = sorted({str(country).strip().upper() for country in self.countries or []})
+        self.currency = (self.currency or "").upper()
+        errors = {}
+        if not self.countries or any(len(c) != 2 or not c.isalpha() for c in self.countries):
+            errors["countries"] = "Two-letter country codes, at least one."
+        elif clash := Market.objects.exclude(pk=self.pk).filter(countries__overlap=self.countries).first():
+            errors["countries"] = f"{', '.join(sorted(set(clash.countries) & set(self.countries)))} already in {clash}."
+        if len(self.currency) != 3 or not self.currency.isalpha():
+            errors["currency"] = "A three-letter ISO 4217 code."
+        if errors:
+            raise ValidationError(errors)
+
+
+class ReturnPolicy(TimeStampedModel):
+    """How returns work for one product category in one market; the row with no category is the
+    market's default, and rows with no market serve every country outside the markets."""
+
+    category = models.SlugField(max_length=50, null=True, blank=True,
                                 help_text="Product category this policy covers; empty for the default policy.")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, null=True, blank=True, related_name="policies",
+                               help_text="Countries (and currency) this policy is for; empty for every other country.")
     window_days = models.PositiveIntegerField(default=30)
     restocking_fee_percent = models.DecimalField(
         max_digits=5, decimal_places=2, default=Decimal("0"),
@@ -61,14 +96,31 @@ class ReturnPolicy(TimeStampedModel):
                                  "not when their parcel arrives.")
     gift_returns_notify_purchaser = models.BooleanField(
         default=False, help_text="Tell the purchaser when a gift recipient returns an item (never how much).")
+    return_methods = models.JSONField(
+        default=default_return_methods, blank=True,
+        help_text="How the customer may send items back, each with its fee in the policy's currency, e.g. "
+                  '{"label": "0", "qr_drop_off": "1.50", "own_shipping": "0"}.')
     history = HistoricalRecords()
 
     class Meta:
         verbose_name_plural = "return policies"
-        ordering = ["category"]
+        ordering = ["market__code", "category"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "market"], nulls_distinct=False,
+                                    name="return_policy_once_per_category_and_market"),
+        ]
 
     def __str__(self) -> str:
-        return f"Policy for {self.category or 'all other categories'}"
+        where = f" in {self.market}" if self.market_id else ""
+        return f"Policy for {self.category or 'all other categories'}{where}"
+
+    @property
+    def currency(self) -> str:
+        """Fees and limits are in the market's currency; policies without a market in the default one."""
+        return self.market.currency if self.market_id else settings.RETURNS["DEFAULT_CURRENCY"]
+
+    def method_fees(self) -> dict[str, Decimal]:
+        return {method: Decimal(str(fee)) for method, fee in (self.return_methods or {}).items()}
 
     def snapshot(self) -> dict:
         return {
@@ -85,14 +137,33 @@ class ReturnPolicy(TimeStampedModel):
             "returnless_below": None if self.returnless_below is None else str(self.returnless_below),
             "exchange_ship_before_receipt": self.exchange_ship_before_receipt,
             "gift_returns_notify_purchaser": self.gift_returns_notify_purchaser,
+            "market": self.market.code if self.market_id else None,
+            "currency": self.currency,
+            "return_methods": {method: str(fee) for method, fee in self.method_fees().items()},
         }
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
+        errors = {}
         unknown = set(self.allowed_resolutions or []) - set(Resolution.values)
         if not isinstance(self.allowed_resolutions, list) or unknown:
-            raise ValidationError({"allowed_resolutions": f"A list of {', '.join(Resolution.values)}."})
+            errors["allowed_resolutions"] = f"A list of {', '.join(Resolution.values)}."
+        if not _valid_method_fees(self.return_methods):
+            errors["return_methods"] = (f"At least one of {', '.join(ReturnMethod.values)}, each with a fee of 0 "
+                                        "or more.")
+        if errors:
+            raise ValidationError(errors)
+
+
+def _valid_method_fees(methods) -> bool:
+    from decimal import InvalidOperation
+
+    if not isinstance(methods, dict) or not methods or set(methods) - set(ReturnMethod.values):
+        return False
+    try:
+        fees = [Decimal(str(fee)) for fee in methods.values()]
+    except InvalidOperation:
+        return False
+    return all(fee.is_finite() and fee >= 0 for fee in fees)
 
 
 class ReturnReason(models.Model):
@@ -147,6 +218,8 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
         help_text="When the refund is paid, decided at request time. Before inspection is an early refund.")
     refund_timing_reason = models.CharField(max_length=300, blank=True,
                                             help_text="Why the refund is paid then, as the customer is told.")
+    return_method = models.CharField(max_length=20, choices=ReturnMethod.choices, default=ReturnMethod.LABEL,
+                                     help_text="How the parcel comes back; its fee is in the policy snapshot.")
     policy_snapshot = models.JSONField(default=dict,
                                        help_text="The policies that applied, per category, when requested.")
     review_reasons = models.JSONField(default=list, blank=True, help_text="Why the return waits for a reviewer.")

@@ -165,14 +165,17 @@ def return_by(delivered_at: datetime, window_days: int) -> datetime:
 
 
 def within_window(ctx: EligibilityContext, line: RequestedLine) -> Verdict:
+    from returns.markets import effective_window_days
+
     delivered_at = ctx.order.delivered_at
     if delivered_at is None:
         return Verdict.deny("order_not_delivered", _("This order has not been delivered yet."))
-    if ctx.now > return_by(delivered_at, line.policy.window_days):
+    window_days = effective_window_days(line.policy, ctx.order.shipping_country)
+    if ctx.now > return_by(delivered_at, window_days):
         return Verdict.deny(
             "return_window_closed",
             _("The %(days)s-day return window for %(product)s has closed.")
-            % {"days": line.policy.window_days, "product": line.order_line.product.name},
+            % {"days": window_days, "product": line.order_line.product.name},
         )
     return ALLOW
 

@@ -1,6 +1,6 @@
 """Every read the returns app serves, from eligibility to the review queue."""
 
-from django.db.models import F, Prefetch, Q, QuerySet, Sum
+from django.db.models import F, Prefetch, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from returns.choices import ReturnStatus
@@ -30,12 +30,12 @@ def returnable_quantities(order) -> dict[int, int]:
     return {line.pk: max(0, line.quantity_shipped - claimed.get(line.pk, 0)) for line in lines}
 
 
-def policies_by_category(categories) -> dict[str, ReturnPolicy]:
-    """The policy for each category, falling back to the default (category-less) policy."""
-    matching = ReturnPolicy.objects.filter(Q(category__in=list(categories)) | Q(category=None))
-    rows = {policy.category or "": policy for policy in matching}
-    default = rows.get("")
-    return {category: rows.get(category, default) for category in categories} | {"": default}
+def policies_by_category(categories, *, country=None) -> dict[str, ReturnPolicy]:
+    """The policy for each category serving orders shipped to `country`, falling back to the
+    market's default, then to the policies outside any market (`returns.markets`)."""
+    from returns.markets import policies_for
+
+    return policies_for(categories, country=country)
 
 
 def active_reasons() -> QuerySet[ReturnReason]:
@@ -109,15 +109,16 @@ def returnable_lines(order, *, now=None) -> list[dict]:
     from django.utils import timezone
 
     from orders.choices import RETURNABLE_ORDER_STATUSES
+    from returns.markets import effective_window_days
     from returns.policies import return_by as last_moment_to_return
 
     now = now or timezone.now()
     lines = list(order.lines.select_related("product"))
     left = returnable_quantities(order)
-    policies = policies_by_category({line.product.category for line in lines})
+    policies = policies_by_category({line.product.category for line in lines}, country=order.shipping_country)
     result = []
     for line in lines:
-        window = policies[line.product.category].window_days
+        window = effective_window_days(policies[line.product.category], order.shipping_country)
         return_by = last_moment_to_return(order.delivered_at, window) if order.delivered_at else None
         if order.status not in RETURNABLE_ORDER_STATUSES:
             why = "order_not_fulfilled"
@@ -133,7 +134,8 @@ def returnable_lines(order, *, now=None) -> list[dict]:
             why = ""
         result.append({
             "order_line": line, "quantity_shipped": line.quantity_shipped,
-            "returnable_quantity": 0 if why else left[line.pk], "return_by": return_by, "not_returnable_reason": why,
+            "returnable_quantity": 0 if why else left[line.pk], "return_by": return_by, "window_days": window,
+            "not_returnable_reason": why,
         })
     return result
 

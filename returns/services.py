@@ -31,7 +31,7 @@ from fraud.services import (
 )
 from orders.models import Order, OrderLine
 from refunds.calculations import calculate_refund
-from returns import resolutions, selectors
+from returns import methods, resolutions, selectors
 from returns.choices import (
     DISPOSITION_BY_CONDITION,
     SHIPPED_STATUSES,
@@ -41,8 +41,10 @@ from returns.choices import (
     RefundMethod,
     RefundTiming,
     Resolution,
+    ReturnMethod,
     ReturnStatus,
 )
+from returns.markets import effective_window_days
 from returns.models import (
     InspectionPhoto,
     ParcelPhoto,
@@ -110,6 +112,7 @@ def _outcome_attributes(return_request: ReturnRequest) -> dict:
 def return_request_create(
     *, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT, note: str = "",
     gift_receipt=None, recipient_name: str = "", recipient_email: str = "",
+    return_method: str = ReturnMethod.LABEL,
 ) -> ReturnRequest:
     """Check eligibility under a lock on the order, create the return, score it, and authorise
     it at once unless a review rule sends it to a person.
@@ -126,14 +129,17 @@ def return_request_create(
     purchaser's order on the recipient's behalf; it is credited to the recipient's gift card.
     The rules also say when the refund is paid (`refund_timing`); a customer who lost early refunds,
     an exchange and a gift return are refunded after inspection all the same, and the return says why.
+    `return_method` is how the parcel comes back, as the policies offer it (`returns.methods`).
     """
     order, requested, ctx = _check_eligibility(by=by, order_id=order_id, lines=lines, refund_method=refund_method,
                                                lock=True, gift_receipt=gift_receipt)
+    offer = _method_offer(order, requested, return_method)
     tracing.annotate(links=tracing.link_to(order.trace_context, "original_order"))
     decided = ctx.rules
     return_request = _create_with_unique_rma(
         order=order, customer=order.customer, note=(note or "")[:2000], refund_method=refund_method,
-        policy_snapshot=_policy_snapshot(requested), by=by, trace_context=tracing.context_dict(),
+        return_method=offer.method, policy_snapshot=_policy_snapshot(order, requested, offer), by=by,
+        trace_context=tracing.context_dict(),
         gift_receipt=gift_receipt, recipient_name=recipient_name, recipient_email=recipient_email,
         rule_version=decided.version, rule_decision=decided.early,
     )
@@ -177,8 +183,10 @@ def return_request_create(
     return return_request
 
 
-def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT):
-    """What a return of these lines would pay, by the same rules and computation as the real thing.
+def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT,
+                         return_method: str = ReturnMethod.LABEL):
+    """What a return of these lines would pay, by the same rules and computation as the real thing,
+    the chosen return method's fee deducted.
 
     Writes nothing. Conditions are not known yet, so no restocking fee is assumed. An exchange
     whose replacement is out of stock is quoted as the refund the customer is offered instead, and
@@ -192,6 +200,7 @@ def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str 
 
     order, requested, ctx = _check_eligibility(by=by, order_id=order_id, lines=lines, refund_method=refund_method,
                                                lock=False, offer_refund_when_out_of_stock=True)
+    offer = _method_offer(order, requested, return_method)
     items = []
     for line in requested:
         exchange = Exchange(resolution=line.resolution)
@@ -211,7 +220,8 @@ def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str 
     elif wanted != timing:
         ctx.notices.append({"code": "refund_after_inspection", "detail": timing_reason})
     inputs = refund_inputs_for_lines(order=order, store_credit=refund_method == RefundMethod.STORE_CREDIT,
-                                     items=items, decision=ctx.rules.early)
+                                     items=items, decision=ctx.rules.early, return_method=offer.method,
+                                     method_fee=offer.fee)
     return replace(calculate_refund(**inputs), notices=tuple(ctx.notices), refund_timing=timing,
                    refund_timing_reason=timing_reason)
 
@@ -230,6 +240,12 @@ def _kept(line: RequestedLine) -> bool:
     """The customer keeps the line: worth less than the policy's returnless limit, or a rule says so."""
     return resolutions.is_returnless(line.order_line, line.quantity, line.policy) or bool(
         line.rule and line.rule["returnless"])
+
+
+def _method_offer(order, requested: list[RequestedLine], return_method) -> methods.Offer:
+    """The chosen return method as the lines' policies offer it, or a refusal with a stable code."""
+    policies = list({line.policy.pk: line.policy for line in requested}.values())
+    return methods.choose(policies, currency=order.currency, method=return_method or ReturnMethod.LABEL)
 
 
 @tracing.traced("return.check_eligibility")
@@ -331,14 +347,16 @@ def _eligibility_attributes(order, requested: list[RequestedLine], now) -> dict:
     return {"return.order_id": str(order.pk),
             "return.days_since_delivery": round(days, 1) if days is not None else None,
             "return.within_window": days is not None and all(
-                (now - order.delivered_at).days <= line.policy.window_days for line in resolved),
+                (now - order.delivered_at).days <= effective_window_days(line.policy, order.shipping_country)
+                for line in resolved),
             "return.non_returnable_item": unreturnable}
 
 
 def _resolve_lines(order, requested: list[RequestedLine]) -> None:
     order_lines = {str(line.pk): line for line in order.lines.all()}
     reasons = {reason.code: reason for reason in selectors.active_reasons()}
-    policies = selectors.policies_by_category({line.product.category for line in order_lines.values()})
+    policies = selectors.policies_by_category({line.product.category for line in order_lines.values()},
+                                              country=order.shipping_country)
     returnable = selectors.returnable_quantities(order)
     for line in requested:
         line.order_line = order_lines.get(str(line.order_line_id))
@@ -379,9 +397,18 @@ def _count_resolutions(chosen: list[str]) -> None:
     transaction.on_commit(lambda: [RMA_RESOLUTIONS.labels(resolution).inc() for resolution in chosen])
 
 
-def _policy_snapshot(requested: list[RequestedLine]) -> dict:
-    categories = {line.order_line.product.category: line.policy.snapshot() for line in requested}
-    return {"categories": categories, "review_threshold": settings.RETURNS["REVIEW_SCORE_THRESHOLD"]}
+def _policy_snapshot(order, requested: list[RequestedLine], offer: methods.Offer) -> dict:
+    """Each category's policy as it applied, its window the effective one for the shipping
+    country (the EU minimum raises it), and the return method chosen with its fee."""
+    categories = {}
+    for line in requested:
+        snapshot = line.policy.snapshot()
+        snapshot["policy_window_days"] = snapshot["window_days"]
+        snapshot["window_days"] = effective_window_days(line.policy, order.shipping_country)
+        categories[line.order_line.product.category] = snapshot
+    return {"categories": categories, "review_threshold": settings.RETURNS["REVIEW_SCORE_THRESHOLD"],
+            "shipping_country": order.shipping_country,
+            "return_method": {"code": offer.method, "fee": str(offer.fee), "currency": offer.currency}}
 
 
 def _create_with_unique_rma(*, by, **fields) -> ReturnRequest:
@@ -418,6 +445,8 @@ def _authorize(return_request: ReturnRequest, *, by, reason: str) -> None:
         return
     resolutions.exchange_dispatch_early(return_request, by=by)
     _refund_early(return_request, reached=RefundTiming.AT_REQUEST)
+    if methods.CARRIER_MODE[return_request.return_method] is None:
+        return  # own shipping: the customer tells us the carrier and tracking number
     return_request.label_status = LabelStatus.PENDING
     save_with_history(return_request, by=by, reason="label requested")
     from returns.tasks import request_label
@@ -965,7 +994,10 @@ def return_issue_label(*, return_request_id) -> None:
     return_request = ReturnRequest.objects.filter(pk=return_request_id).first()
     if return_request is None or return_request.label_status != LabelStatus.PENDING:
         return
-    label = get_carrier().create_label(rma_number=return_request.rma_number)
+    mode = methods.CARRIER_MODE[return_request.return_method]
+    if mode is None:
+        return
+    label = get_carrier().create_label(rma_number=return_request.rma_number, mode=mode)
     with transaction.atomic():
         return_request = _lock(return_request_id)
         if return_request.label_status != LabelStatus.PENDING:
@@ -973,8 +1005,44 @@ def return_issue_label(*, return_request_id) -> None:
         return_request.carrier = label.carrier
         return_request.tracking_number = label.tracking_number
         return_request.label_status = LabelStatus.ISSUED
-        save_with_history(return_request, by=None, reason="label issued")
+        save_with_history(return_request, by=None,
+                          reason="drop-off code issued" if mode == "qr" else "label issued")
         from notifications.services import notifications_dispatch
 
         notifications_dispatch(return_request_id=return_request.pk)  # the approval e-mail waited for the label
 
+
+
+# --- own shipping ---
+
+@transaction.atomic
+def return_record_own_shipment(*, return_request, by, carrier: str, tracking_number: str) -> ReturnRequest:
+    """The customer ships the parcel their own way and tells us the carrier and tracking number;
+    the carrier's first scan of that number then puts the return in transit."""
+    _require_user(by)
+    return_request = _lock(return_request, by)
+    if channel_of(by) is None and by.is_staff:
+        _require_permission(by, "returns.manage_returnrequest", "You may not act on returns for customers.")
+    elif channel_of(by) is None and return_request.customer_id != by.pk:
+        raise NotFound("No such return.", code="return_not_found")
+    carrier, tracking_number = str(carrier or "").strip(), str(tracking_number or "").strip()
+    errors = ErrorList()
+    if not carrier or len(carrier) > 50:
+        errors.add("invalid_carrier", "Name the carrier (at most 50 characters).", field="carrier")
+    if not tracking_number or len(tracking_number) > 64 or not tracking_number.replace("-", "").isalnum():
+        errors.add("invalid_tracking_number", "Give the tracking number: letters and digits, at most 64.",
+                   field="tracking_number")
+    errors.raise_if_any()
+    if return_request.return_method != ReturnMethod.OWN_SHIPPING:
+        raise ValidationFailed("This return comes back with our label or drop-off code, not your own shipping.",
+                               code="not_own_shipping")
+    if return_request.status != ReturnStatus.AUTHORIZED:
+        raise InvalidTransition(f"Tracking can be given while the return is authorised, not {return_request.status}.",
+                                code="returnrequest_cannot_record_shipment")
+    if (carrier, tracking_number) == (return_request.carrier, return_request.tracking_number):
+        return return_request
+    if ReturnRequest.objects.filter(tracking_number=tracking_number).exclude(pk=return_request.pk).exists():
+        raise Conflict("This tracking number belongs to another return.", code="tracking_number_in_use")
+    return_request.carrier, return_request.tracking_number = carrier, tracking_number
+    save_with_history(return_request, by=by, reason=f"own shipment: {carrier} {tracking_number}")
+    return return_request

@@ -50,8 +50,8 @@ def reasons() -> dict[str, ReturnReason]:
             for code, label, dmg in rows}
 
 
-def policy(category=None, **fields) -> ReturnPolicy:
-    found, created = ReturnPolicy.objects.get_or_create(category=category, defaults=fields)
+def policy(category=None, *, market=None, **fields) -> ReturnPolicy:
+    found, created = ReturnPolicy.objects.get_or_create(category=category, market=market, defaults=fields)
     if not created and fields:
         for key, value in fields.items():
             setattr(found, key, value)
@@ -93,7 +93,7 @@ _order_counter = iter(range(10_000, 10_000_000))
 
 def make_order(*, customer, lines, currency="USD", shipping="9.95", delivered_days_ago=5, placed_days_ago=None,
                status=OrderStatus.FULFILLED, channel=None, shipped=None, loyalty_points=0,
-               charge_days_ago=None) -> Order:
+               charge_days_ago=None, shipping_country="US") -> Order:
     """`lines` are (product, quantity, unit_price, unit_tax); everything is shipped unless
     `shipped` gives the shipped quantity per line."""
     now = timezone.now()
@@ -103,7 +103,7 @@ def make_order(*, customer, lines, currency="USD", shipping="9.95", delivered_da
         channel=channel, external_id=f"ORD-{next(_order_counter)}", customer=customer, status=status,
         currency=currency, shipping_cost=Decimal(shipping), placed_at=now - timedelta(days=placed_days_ago),
         delivered_at=None if delivered_days_ago is None else now - timedelta(days=delivered_days_ago),
-        loyalty_points_earned=loyalty_points,
+        loyalty_points_earned=loyalty_points, shipping_country=shipping_country,
     )
     total = Decimal(shipping)
     for index, (prod, quantity, price, tax) in enumerate(lines):

@@ -51,6 +51,13 @@ def test_seed_demo_builds_every_state_and_runs_once(django_capture_on_commit_cal
     assert ReturnRequest.history.filter(status=ReturnStatus.INSPECTED).count() >= 8
     assert set(Order.objects.values_list("status", flat=True)) == set(OrderStatus.values)
     assert set(Order.objects.values_list("currency", flat=True)) == {"USD", "EUR", "JPY"}
+    # The EU store's policies are in euros with their method fees; its 7-day electronics window is 14 in the EU.
+    from returns import markets, selectors
+
+    eu_electronics = selectors.policies_by_category({"electronics"}, country="FR")["electronics"]
+    assert (eu_electronics.currency, eu_electronics.window_days) == ("EUR", 7)
+    assert markets.effective_window_days(eu_electronics, "FR") == 14
+    assert eu_electronics.method_fees() == {"label": Decimal("4.95"), "qr_drop_off": Decimal("2.50")}
 
     # Orders look like the OMS sent them: each charge is what the customer paid.
     for order in Order.objects.prefetch_related("lines", "payments"):

@@ -216,6 +216,8 @@ CACHES = {
 RETURNS = {
     "REVIEW_SCORE_THRESHOLD": env.int("RETURNS_REVIEW_SCORE_THRESHOLD", default=80),
     "LABEL_SCAN_DAYS": env.int("RETURNS_LABEL_SCAN_DAYS", default=14),
+    # The currency of return policies that belong to no market (a market's policies use its own).
+    "DEFAULT_CURRENCY": env.str("RETURNS_DEFAULT_CURRENCY", default="USD"),
     # A customer whose fraud signals add up to this over all their returns is flagged: always reviewed.
     "FLAG_LIFETIME_SCORE": env.int("RETURNS_FLAG_LIFETIME_SCORE", default=200),
     # Trusted customers (never flagged, at most this many fraud points over all their returns, at least this

@@ -116,7 +116,7 @@ def test_the_approval_waits_for_its_label(order, customer, monkeypatch, django_c
     from returns import carriers
 
     class Down:
-        def create_label(self, *, rma_number):
+        def create_label(self, *, rma_number, mode="label"):
             raise CarrierUnavailable("carrier down")
 
     monkeypatch.setattr(carriers, "get_carrier", lambda: Down())

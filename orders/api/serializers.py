@@ -79,6 +79,8 @@ class ReturnableLineSerializer(serializers.Serializer):
     quantity_shipped = serializers.IntegerField()
     returnable_quantity = serializers.IntegerField()
     return_by = serializers.DateTimeField(allow_null=True, help_text="Last moment of the return window.")
+    window_days = serializers.IntegerField(help_text="The window in days after delivery: the policy's for the "
+                                                     "shipping country, at least 14 for an EU address.")
     not_returnable_reason = serializers.CharField(
         allow_blank=True, help_text="Empty when returnable; else order_not_fulfilled, product_not_returnable, "
                                     "order_not_delivered, return_window_closed or nothing_left_to_return.")

@@ -16,6 +16,7 @@ class RefundSerializer(serializers.ModelSerializer):
     paid_method = serializers.CharField()
     gross = MoneyAmount()
     restocking_fee = MoneyAmount()
+    method_fee = MoneyAmount()
     shipping_refund = MoneyAmount()
     net = MoneyAmount()
     store_credit_bonus = MoneyAmount()
@@ -28,7 +29,7 @@ class RefundSerializer(serializers.ModelSerializer):
     class Meta:
         model = Refund
         fields = ["id", "rma_number", "goodwill_id", "status", "method", "paid_method", "currency", "gross",
-                  "restocking_fee", "shipping_refund", "net", "store_credit_bonus", "store_credit_amount",
+                  "restocking_fee", "method_fee", "shipping_refund", "net", "store_credit_bonus", "store_credit_amount",
                   "payment_amount", "replacement_total", "charge_amount", "gateway_reference", "completed_at",
                   "needs_attention", "failure_code", "kept_replacement", "collection_settlement",
                   "settlement_reference", "attempts", "created_at"]

@@ -3,13 +3,29 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from returns.models import InboundEvent, ReturnPolicy, ReturnReason
+from returns.models import InboundEvent, Market, ReturnPolicy, ReturnReason
+
+
+@admin.register(Market)
+class MarketAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "code", "country_list", "currency")
+    search_fields = ("code", "name")
+
+    @admin.display(description="countries")
+    def country_list(self, obj: Market) -> str:
+        return ", ".join(obj.countries)
 
 
 @admin.register(ReturnPolicy)
 class ReturnPolicyAdmin(SimpleHistoryAdmin):
-    list_display = ("__str__", "window_days", "restocking_fee_percent", "review_mode", "auto_approve_limit",
-                    "store_credit_bonus_percent")
+    list_display = ("__str__", "market", "window_days", "restocking_fee_percent", "review_mode", "auto_approve_limit",
+                    "store_credit_bonus_percent", "methods_column")
+    list_filter = ("market",)
+    list_select_related = ("market",)
+
+    @admin.display(description="return methods (fee)")
+    def methods_column(self, obj: ReturnPolicy) -> str:
+        return ", ".join(f"{method} {fee} {obj.currency}" for method, fee in obj.method_fees().items())
 
 
 @admin.register(ReturnReason)

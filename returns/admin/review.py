@@ -36,7 +36,7 @@ from returns.admin.filters import (
 )
 from returns.admin.forms import CorrectInspectionForm, ReasonForm
 from returns.admin.resolutions import line_resolution, line_resolution_view
-from returns.choices import LabelStatus, ReturnStatus
+from returns.choices import LabelStatus, ReturnMethod, ReturnStatus
 from returns.models import ReturnLine, ReturnRequest
 
 
@@ -167,7 +167,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
                     "fraud_badge", "sla_age", "reasons_column")
     list_display_links = ("rma",)
     list_filter = (QueueStatusFilter, ReasonFilter, FraudBandFilter, CategoryFilter, "requested_at",
-                   ReviewModeFilter, WaitingBecauseFilter)
+                   ReviewModeFilter, WaitingBecauseFilter, "return_method")
     search_fields = ("rma_number",)  # shows the search box; get_search_results decides what matches
     search_help_text = "An RMA number, order id, carrier tracking number or customer e-mail (exact match)."
     ordering = ("requested_at", "id")  # oldest first: the queue is worked in the order it came in
@@ -181,7 +181,8 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     inlines = [ReturnLineInline]
     fieldsets = (
         (None, {"fields": ("rma", "status", "customer_column", "order_column", "amounts", "fraud_badge",
-                           "sla_age", "waiting_because", "refund_method", "refund_timing", "refund_timing_reason",
+                           "sla_age", "waiting_because", "refund_method", "return_method", "refund_timing",
+                           "refund_timing_reason",
                            "note")}),
         ("Decision", {"fields": ("decision_reason", "authorized_at", "closed_at")}),
         ("Parcel", {"fields": ("label", "carrier", "tracking_number", "shipped_at", "received_at", "late",
@@ -190,7 +191,8 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         ("Policy that applied", {"classes": ("collapse",), "fields": ("policy_snapshot",)}),
     )
     readonly_fields = ("rma", "status", "customer_column", "order_column", "amounts", "fraud_badge", "sla_age",
-                       "waiting_because", "refund_method", "refund_timing", "refund_timing_reason", "note",
+                       "waiting_because", "refund_method", "return_method", "refund_timing", "refund_timing_reason",
+                       "note",
                        "decision_reason", "authorized_at", "closed_at",
                        "label", "carrier", "tracking_number", "shipped_at", "received_at", "late",
                        "inspected_at", "inspection_fraud_score", "policy_snapshot", "rules_decision")
@@ -300,6 +302,8 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             parts.append(f"restocking fee −{_money(quote.restocking_fee, quote.currency)}")
         if quote.shipping_refund:
             parts.append(f"shipping +{_money(quote.shipping_refund, quote.currency)}")
+        if quote.method_fee:
+            parts.append(f"{obj.get_return_method_display().lower()} fee −{_money(quote.method_fee, quote.currency)}")
         return format_html("<strong>{}</strong> <small>({})</small>", _money(quote.net, quote.currency),
                            ", ".join(parts))
 
@@ -339,7 +343,8 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         if obj.label_status != LabelStatus.ISSUED:
             return obj.get_label_status_display()
         url = reverse("admin:returns_returnrequest_label", args=[obj.pk])
-        return format_html('<a href="{}">Label PDF</a> ({} {})', url, obj.carrier, obj.tracking_number)
+        kind = "Drop-off QR code PDF" if obj.return_method == ReturnMethod.QR_DROP_OFF else "Label PDF"
+        return format_html('<a href="{}">{}</a> ({} {})', url, kind, obj.carrier, obj.tracking_number)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
@@ -414,11 +419,13 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
     def label_view(self, request, object_id):
         from returns.labels import render_label_pdf
+        from returns.methods import render_drop_off_pdf
 
         obj = self._viewable(request, object_id)
         if obj.label_status != LabelStatus.ISSUED:
             raise Http404("This return has no label yet.")
-        response = HttpResponse(render_label_pdf(obj), content_type="application/pdf")
+        render = render_drop_off_pdf if obj.return_method == ReturnMethod.QR_DROP_OFF else render_label_pdf
+        response = HttpResponse(render(obj), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{obj.rma_number}.pdf"'
         return response
 

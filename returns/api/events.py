@@ -15,6 +15,7 @@ from returns import selectors
 from returns.api.views import visible_return
 from returns.choices import Condition, InboundEventKind, InboundEventSource
 from returns.inbound import event_accept
+from returns.methods import verify_drop_off_token
 
 
 class ReceiptInput(StrictSerializer):
@@ -47,6 +48,13 @@ class CarrierEventInput(StrictSerializer):
     occurred_at = serializers.DateTimeField(required=False)
 
 
+class DropOffScanInput(StrictSerializer):
+    event_id = serializers.CharField(max_length=150, required=False)
+    code = serializers.CharField(max_length=500, help_text="The text of the QR code the customer showed.")
+    location = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                     help_text="The drop-off point, for the record.")
+
+
 class AcceptedSerializer(serializers.Serializer):
     event_id = serializers.CharField()
     kind = serializers.CharField()
@@ -59,10 +67,15 @@ class _EventView(ApiView):
     source = ""
     kind = ""
 
-    def accept(self, request, payload: dict, event_id: str | None) -> Response:
+    @staticmethod
+    def check_caller(request) -> None:
         user = request.user
         if not isinstance(user, PartnerActor) and not user.has_perm("returns.receive_returnrequest"):
             raise PermissionDenied("Only the warehouse may post these events.")
+
+    def accept(self, request, payload: dict, event_id: str | None) -> Response:
+        user = request.user
+        self.check_caller(request)
         caller = user.partner.slug if isinstance(user, PartnerActor) else f"user-{user.pk}"
         own_id = event_id or request.META.get("HTTP_IDEMPOTENCY_KEY") or uuid.uuid4().hex
         event, created = event_accept(source=self.source, external_id=f"{caller}:{own_id}"[:200], kind=self.kind,
@@ -143,5 +156,31 @@ class CarrierEvents(_EventView):
         self.check_reachable(request, data["rma_number"], data["tracking_number"])
         if not selectors.return_for_parcel(rma_number=data["rma_number"], tracking_number=data["tracking_number"]):
             raise NotFound("No return has this tracking or RMA number.", code="return_not_found")
+        payload = {k: v for k, v in data.items() if k != "event_id"}
+        return self.accept(request, payload, data.get("event_id"))
+
+
+class DropOffScans(_EventView):
+    required_scopes = {"POST": "carrier:write"}
+    source, kind = InboundEventSource.CARRIER, InboundEventKind.DROP_OFF_SCAN
+
+    @extend_schema(
+        operation_id="carrier_drop_offs", summary="A drop-off counter scanned a customer's QR code",
+        description="The code is checked at once: a code we did not sign, or one for a return that is not a "
+                    "drop-off, is refused with `drop_off_code_invalid`; one past the return's hand-in deadline with "
+                    "`drop_off_code_expired`. An accepted scan is the carrier's first scan (the return goes in "
+                    "transit); scanning the same code again changes nothing.",
+        request=DropOffScanInput, parameters=[schema.IDEMPOTENCY_KEY],
+        responses=schema.writes({**ACCEPTED, 404: schema.NOT_FOUND,
+                                 409: ("This event id was used for another event.", "event_id_reused"),
+                                 422: ("The code is not valid or has expired.", "drop_off_code_invalid",
+                                       "drop_off_code_expired")}))
+    def post(self, request):
+        serializer = DropOffScanInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        self.check_caller(request)
+        rma_number = verify_drop_off_token(data["code"])
+        self.check_reachable(request, rma_number)
         payload = {k: v for k, v in data.items() if k != "event_id"}
         return self.accept(request, payload, data.get("event_id"))

@@ -4,7 +4,7 @@ from rest_framework import serializers
 from core.api.fields import MoneyAmount
 from core.api.permissions import is_customer
 from core.api.serializers import StrictSerializer
-from returns.choices import Condition, Disposition, RefundMethod, RefundTiming, Resolution
+from returns.choices import Condition, Disposition, RefundMethod, RefundTiming, Resolution, ReturnMethod
 from returns.models import ReturnLine, ReturnRequest
 
 
@@ -27,12 +27,22 @@ class ReturnRequestInput(StrictSerializer):
     lines = ReturnLineInput(many=True, allow_empty=True)
     refund_method = serializers.ChoiceField(
         choices=[RefundMethod.ORIGINAL_PAYMENT, RefundMethod.STORE_CREDIT], default=RefundMethod.ORIGINAL_PAYMENT)
+    return_method = serializers.ChoiceField(
+        choices=ReturnMethod.choices, default=ReturnMethod.LABEL,
+        help_text="How the parcel comes back, as the policy offers it: a printed label, a QR code shown at a "
+                  "drop-off point (no printer, no box), or the customer's own shipping. Each has its fee, "
+                  "deducted from the refund (`method_fee` in the quote).")
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     # Listed so that a body setting them is refused, not silently ignored.
     status = serializers.CharField(read_only=True)
     customer = serializers.CharField(read_only=True)
     rma_number = serializers.CharField(read_only=True)
     fraud_score = serializers.IntegerField(read_only=True)
+
+
+class ShipmentInput(StrictSerializer):
+    carrier = serializers.CharField(max_length=50, help_text="Who carries the parcel, e.g. `DHL`.")
+    tracking_number = serializers.CharField(max_length=64)
 
 
 class ReasonInput(StrictSerializer):
@@ -97,6 +107,8 @@ class QuoteSerializer(serializers.Serializer):
     charge = serializers.CharField(help_text="Collected from the customer when replacements cost more.")
     return_fees = serializers.CharField(help_text="Fees the return rules deduct (already taken off `net`).")
     fees = FeeSerializer(many=True)
+    return_method = serializers.ChoiceField(choices=ReturnMethod.choices)
+    method_fee = serializers.CharField(help_text="The return method's fee, already deducted from `net`.")
     lines = QuoteLineSerializer(many=True)
     notices = QuoteNoticeSerializer(many=True)
     refund_timing = serializers.ChoiceField(choices=RefundTiming.choices,
@@ -143,7 +155,8 @@ class ReturnSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReturnRequest
         fields = ["rma_number", "status", "order_id", "order_external_id", "customer_email", "refund_method",
-                  "refund_timing", "refund_timing_reason", "note", "decision_reason", "label_status", "carrier",
+                  "refund_timing", "refund_timing_reason", "return_method", "note", "decision_reason", "label_status",
+                  "carrier",
                   "tracking_number", "label_url",
                   "requested_at", "authorized_at", "shipped_at", "received_at", "inspected_at", "closed_at",
                   "lines", "refund", "decision", "fraud_score", "review_reasons", "rule_version", "rules_trace"]

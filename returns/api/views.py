@@ -16,9 +16,11 @@ from returns.api.serializers import (
     RejectInput,
     ReturnRequestInput,
     ReturnSerializer,
+    ShipmentInput,
 )
-from returns.choices import ReturnStatus
+from returns.choices import ReturnMethod, ReturnStatus
 from returns.labels import render_label_pdf
+from returns.methods import render_drop_off_pdf
 
 REQUEST_EXAMPLE = OpenApiExample(
     "Two shirts, wrong size",
@@ -38,7 +40,7 @@ ELIGIBILITY = (
     "return_window_closed", "quantity_exceeds_returnable", "product_not_returnable", "order_not_fulfilled",
     "unknown_reason", "invalid_quantity", "no_lines", "duplicate_line", "line_not_in_order", "invalid_refund_method",
     "resolution_not_allowed", "replacement_not_found", "replacement_not_offered", "replacement_out_of_stock",
-    "replacement_needs_exchange", "exchange_needs_payment",
+    "replacement_needs_exchange", "exchange_needs_payment", "invalid_return_method", "return_method_not_offered",
 )
 TRANSITION = ("Not allowed in the return's current state.", "returnrequest_cannot_cancel",
                             "returnrequest_cannot_authorize", "returnrequest_cannot_reject")
@@ -93,7 +95,7 @@ class ReturnListCreate(ApiView):
         data = _valid(ReturnRequestInput, request)
         created = services.return_request_create(
             by=request.user, order_id=data["order_id"], lines=data["lines"],
-            refund_method=data["refund_method"], note=data["note"])
+            refund_method=data["refund_method"], note=data["note"], return_method=data["return_method"])
         created = selectors.returns_visible_to(request.user).get(pk=created.pk)
         return Response(ReturnSerializer(created, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -113,7 +115,8 @@ class ReturnQuote(ApiView):
     def post(self, request):
         data = _valid(ReturnRequestInput, request)
         quote = services.return_quote_request(by=request.user, order_id=data["order_id"], lines=data["lines"],
-                                              refund_method=data["refund_method"])
+                                              refund_method=data["refund_method"],
+                                              return_method=data["return_method"])
         return Response(quote.as_dict())
 
 
@@ -171,17 +174,43 @@ class ReturnReject(ApiView):
 class ReturnLabel(ApiView):
     required_scopes = {"GET": "returns:read"}
 
-    @extend_schema(operation_id="returns_label", summary="The printable return label (PDF)",
+    @extend_schema(operation_id="returns_label", summary="The printable return label, or the drop-off QR code (PDF)",
+                   description="A label return gets the carrier label; a drop-off return the QR code the customer "
+                               "shows at the counter; a return shipped the customer's own way has neither.",
                    responses={(200, "application/pdf"): bytes, 404: schema.NOT_FOUND,
-                              409: schema.problem("The carrier has not issued the label yet.", "label_pending"),
+                              409: schema.problem("The carrier has not issued the label yet, or the return ships "
+                                                  "the customer's own way.", "label_pending", "no_label"),
                               **schema.COMMON})
     def get(self, request, rma: str):
         found = visible_return(request, rma)
+        if found.return_method == ReturnMethod.OWN_SHIPPING:
+            raise Conflict("This return ships the customer's own way: there is no label.", code="no_label")
         if found.label_status != "issued":
             raise Conflict("The label is not ready yet; try again in a minute.", code="label_pending")
-        response = HttpResponse(render_label_pdf(found), content_type="application/pdf")
+        render = render_drop_off_pdf if found.return_method == ReturnMethod.QR_DROP_OFF else render_label_pdf
+        response = HttpResponse(render(found), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{found.rma_number}.pdf"'
         return response
+
+
+class ReturnShipment(ApiView):
+    required_scopes = {"POST": "returns:write"}
+
+    @extend_schema(operation_id="returns_shipment", summary="Give the carrier and tracking number of an own shipment",
+                   description="For a return the customer ships their own way: the carrier's first scan of this "
+                               "tracking number then puts it in transit.",
+                   request=ShipmentInput, parameters=[schema.IDEMPOTENCY_KEY],
+                   responses=schema.writes({
+                       200: ReturnSerializer, 404: schema.NOT_FOUND,
+                       409: ("Not while the return is in this state, or the tracking number is another return's.",
+                             "returnrequest_cannot_record_shipment", "tracking_number_in_use"),
+                       422: ("Not an own-shipping return, or no carrier or tracking number.", "not_own_shipping",
+                             "invalid_carrier", "invalid_tracking_number")}))
+    def post(self, request, rma: str):
+        data = _valid(ShipmentInput, request)
+        found = services.return_record_own_shipment(return_request=visible_return(request, rma), by=request.user,
+                                                    carrier=data["carrier"], tracking_number=data["tracking_number"])
+        return _detail(request, found)
 
 
 def _valid(serializer_class, request) -> dict:

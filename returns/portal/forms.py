@@ -9,7 +9,7 @@ import uuid
 from django import forms
 
 from core.errors import DomainError
-from returns.choices import RefundMethod, Resolution
+from returns.choices import RefundMethod, Resolution, ReturnMethod
 
 REFUND_METHOD_CHOICES = [
     (RefundMethod.ORIGINAL_PAYMENT, "Refund to my original payment method"),
@@ -34,7 +34,8 @@ LINE_FIELD_BY_CODE = {
     "quantity_exceeds_returnable": "quantity",
     "unknown_reason": "reason",
 }
-REQUEST_FIELD_BY_CODE = {"invalid_refund_method": "refund_method"}
+REQUEST_FIELD_BY_CODE = {"invalid_refund_method": "refund_method", "invalid_return_method": "return_method",
+                         "return_method_not_offered": "return_method"}
 ITEMS_CODES = ("no_lines", "duplicate_line")
 ROW_FIELDS = ("selected", "quantity", "reason", "resolution", "replacement")
 
@@ -109,6 +110,9 @@ class ReturnForm(forms.Form):
     refund_method = forms.ChoiceField(choices=REFUND_METHOD_CHOICES, widget=forms.RadioSelect,
                                       initial=RefundMethod.ORIGINAL_PAYMENT,
                                       error_messages={"required": "Choose how you would like to be refunded."})
+    # Not required: a form sent without it (an older page) goes the first offered way.
+    return_method = forms.ChoiceField(choices=ReturnMethod.choices, widget=forms.RadioSelect, required=False,
+                                      initial=ReturnMethod.LABEL)
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
                            label="Anything we should know? (optional)")
     # Identifies one filled-in form, so that sending it twice (a double click, the back button)
@@ -119,9 +123,15 @@ class ReturnForm(forms.Form):
 class ReturnWizard:
     """Every row of the order (returnable or not) and the return form, bound together."""
 
-    def __init__(self, *, lines: list[dict], reasons, data=None):
+    def __init__(self, *, lines: list[dict], reasons, data=None, return_methods: dict | None = None):
         reasons = list(reasons)
         self.form = ReturnForm(data)
+        # The methods the order's policies offer, each with its fee (`returns.methods.Offer`).
+        self.return_methods = return_methods or {}
+        if self.return_methods:
+            self.form.fields["return_method"].choices = [
+                (method, ReturnMethod(method).label) for method in self.return_methods]
+            self.form.fields["return_method"].initial = next(iter(self.return_methods))
         self.rows = []
         for line in lines:
             row = {"line": line, "form": None}
@@ -161,6 +171,16 @@ class ReturnWizard:
     def refund_method(self) -> str:
         return self.form.cleaned_data["refund_method"]
 
+    @property
+    def return_method_choices(self) -> list[dict]:
+        """Each return-method radio with its offer (fee and currency)."""
+        return [{"radio": radio, "offer": self.return_methods.get(radio.data["value"])}
+                for radio in self.form["return_method"]]
+
+    @property
+    def return_method(self) -> str:
+        return self.form.cleaned_data.get("return_method") or next(iter(self.return_methods), ReturnMethod.LABEL)
+
     def add_domain_error(self, error: DomainError) -> None:
         """Put each of the service's violations next to the row and field it names."""
         violations = error.violations or []
@@ -198,14 +218,21 @@ class ReturnWizard:
             for message in [*form.non_field_errors(), *(e for f in ROW_FIELDS for e in form.errors.get(f, []))]:
                 summary.append({"anchor": form.anchor,
                                 "message": message if name in message else f"{name}: {message}"})
-        for field in ("refund_method", "note"):
+        for field in ("refund_method", "return_method", "note"):
             for message in self.form.errors.get(field, []):
                 summary.append({"anchor": self._field_anchor(field), "message": message})
         return summary
 
     def _field_anchor(self, field: str) -> str:
         bound = self.form[field]
-        return f"{bound.auto_id}_0" if field == "refund_method" else bound.auto_id
+        return f"{bound.auto_id}_0" if field in ("refund_method", "return_method") else bound.auto_id
+
+
+class ShipmentForm(forms.Form):
+    """An own shipment's carrier and tracking number; the service checks them."""
+
+    carrier = forms.CharField(max_length=50, label="Carrier")
+    tracking_number = forms.CharField(max_length=64, label="Tracking number")
 
 
 class CancelForm(forms.Form):

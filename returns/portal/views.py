@@ -6,6 +6,7 @@ anyone else's is a 404, never a 403 that would confirm it exists.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,11 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import DomainError, InvalidTransition
 from orders import selectors as order_selectors
 from orders.choices import OrderStatus
-from returns import selectors, services
-from returns.choices import OPEN_STATUSES, SHIPPED_STATUSES, LabelStatus, RefundMethod, ReturnStatus
+from returns import methods, selectors, services
+from returns.choices import OPEN_STATUSES, SHIPPED_STATUSES, LabelStatus, RefundMethod, ReturnMethod, ReturnStatus
 from returns.labels import render_label_pdf
 from returns.portal import wording
-from returns.portal.forms import CancelForm, ReturnWizard
+from returns.portal.forms import CancelForm, ReturnWizard, ShipmentForm
 from rules.engine import customer_view
 
 PAGE_SIZE = 10
@@ -54,7 +55,8 @@ def _order_summary(order, *, replacements: bool = False) -> dict:
     """The order's lines and what can be returned; with `replacements`, what each returnable line
     may be exchanged for (the wizard's choice, not needed on the orders page)."""
     lines = selectors.returnable_lines(order)
-    policies = selectors.policies_by_category({line["order_line"].product.category for line in lines})
+    policies = selectors.policies_by_category({line["order_line"].product.category for line in lines},
+                                              country=order.shipping_country)
     options = selectors.replacement_options(order, [line["order_line"] for line in lines
                                                     if line["returnable_quantity"]]) if replacements else {}
     for line in lines:
@@ -68,7 +70,9 @@ def _order_summary(order, *, replacements: bool = False) -> dict:
         policy = policies[line["order_line"].product.category]
         line["restocking_fee_percent"] = policy.restocking_fee_percent
         line["store_credit_bonus_percent"] = policy.store_credit_bonus_percent
-    return {"order": order, "lines": lines, "can_return": any(line["returnable_quantity"] for line in lines)}
+    returnable = [policies[line["order_line"].product.category] for line in lines if line["returnable_quantity"]]
+    return {"order": order, "lines": lines, "can_return": any(line["returnable_quantity"] for line in lines),
+            "return_methods": methods.offered_for_some(returnable, currency=order.currency)}
 
 
 def _why_not(order, line: dict) -> str:
@@ -96,7 +100,8 @@ def return_start(request, order_id: int):
     order = _own_order(request, order_id)
     summary = _order_summary(order, replacements=True)
     wizard = ReturnWizard(lines=summary["lines"], reasons=selectors.active_reasons(),
-                          data=request.POST if request.method == "POST" else None)
+                          data=request.POST if request.method == "POST" else None,
+                          return_methods=summary["return_methods"])
     quote = None
     if request.method == "POST" and wizard.is_valid():
         requested = wizard.requested_lines()
@@ -107,7 +112,7 @@ def return_start(request, order_id: int):
             try:
                 created = services.return_request_create(
                     by=request.user, order_id=order.pk, lines=requested, refund_method=wizard.refund_method,
-                    note=wizard.form.cleaned_data["note"])
+                    note=wizard.form.cleaned_data["note"], return_method=wizard.return_method)
             except DomainError as error:
                 wizard.add_domain_error(error)
             else:
@@ -130,9 +135,11 @@ def _quote(user, order, requested: list[dict], wizard: ReturnWizard) -> dict | N
     """Both refund choices quoted by the service the API uses, so the customer can compare them."""
     try:
         to_payment = services.return_quote_request(by=user, order_id=order.pk, lines=requested,
-                                                   refund_method=RefundMethod.ORIGINAL_PAYMENT)
+                                                   refund_method=RefundMethod.ORIGINAL_PAYMENT,
+                                                   return_method=wizard.return_method)
         as_credit = services.return_quote_request(by=user, order_id=order.pk, lines=requested,
-                                                  refund_method=RefundMethod.STORE_CREDIT)
+                                                  refund_method=RefundMethod.STORE_CREDIT,
+                                                  return_method=wizard.return_method)
     except DomainError as error:
         wizard.add_domain_error(error)
         return None
@@ -145,7 +152,8 @@ def _quote(user, order, requested: list[dict], wizard: ReturnWizard) -> dict | N
             "replacement_total": to_payment.replacement_total, "charge": to_payment.charge,
             "fees": to_payment.fees, "notices": to_payment.notices,
             "store_credit": as_credit.store_credit_total, "store_credit_bonus": as_credit.store_credit_bonus,
-            "method": wizard.refund_method}
+            "method": wizard.refund_method, "method_fee": to_payment.method_fee,
+            "return_method": ReturnMethod(to_payment.return_method).label}
 
 
 def _replacement_quoted(form, amount) -> dict:
@@ -222,6 +230,13 @@ def _return_context(return_request) -> dict:
         "label_pending": return_request.status == ReturnStatus.AUTHORIZED
         and return_request.label_status != LabelStatus.ISSUED,
         "can_cancel": return_request.status in wording.CANCELLABLE,
+        "return_method": return_request.get_return_method_display(),
+        "method_fee": Decimal((return_request.policy_snapshot.get("return_method") or {}).get("fee") or 0),
+        "drop_off": return_request.return_method == ReturnMethod.QR_DROP_OFF,
+        "own_shipping": return_request.return_method == ReturnMethod.OWN_SHIPPING
+        and return_request.status == ReturnStatus.AUTHORIZED,
+        "shipment_form": ShipmentForm(initial={"carrier": return_request.carrier,
+                                               "tracking_number": return_request.tracking_number}),
         # An authorised return with no carrier scan LABEL_SCAN_DAYS after approval expires (at that time of
         # day, returns.tasks.expire_unshipped_returns); the customer is shown the last whole day before it.
         "send_by": (return_request.authorized_at + timedelta(days=settings.RETURNS["LABEL_SCAN_DAYS"] - 1)).date()
@@ -236,9 +251,43 @@ def return_label(request, rma: str):
     if return_request.label_status != LabelStatus.ISSUED:
         messages.info(request, "Your label is not ready yet: the carrier has not answered. Try again in a minute.")
         return redirect("portal:return", rma=return_request.rma_number)
-    response = HttpResponse(render_label_pdf(return_request), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="return-label-{return_request.rma_number}.pdf"'
+    drop_off = return_request.return_method == ReturnMethod.QR_DROP_OFF
+    render = methods.render_drop_off_pdf if drop_off else render_label_pdf
+    response = HttpResponse(render(return_request), content_type="application/pdf")
+    name = "drop-off-code" if drop_off else "return-label"
+    response["Content-Disposition"] = f'attachment; filename="{name}-{return_request.rma_number}.pdf"'
     return response
+
+
+@login_required
+@require_GET
+def return_drop_off_code(request, rma: str):
+    """The QR code the customer shows at the drop-off counter, as an image for their phone."""
+    return_request = _own_return(request, rma)
+    if (return_request.return_method != ReturnMethod.QR_DROP_OFF or return_request.label_status != LabelStatus.ISSUED
+            or return_request.status != ReturnStatus.AUTHORIZED):
+        raise Http404("No drop-off code for this return.")
+    response = HttpResponse(methods.render_drop_off_svg(return_request), content_type="image/svg+xml")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["POST"])
+def return_shipment(request, rma: str):
+    """An own shipment's carrier and tracking number, through the service the API uses."""
+    return_request = _own_return(request, rma)
+    form = ShipmentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the carrier and the tracking number.")
+        return redirect("portal:return", rma=return_request.rma_number)
+    try:
+        services.return_record_own_shipment(return_request=return_request, by=request.user, **form.cleaned_data)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Thank you: we will follow your parcel with this tracking number.")
+    return redirect("portal:return", rma=return_request.rma_number)
 
 
 @login_required

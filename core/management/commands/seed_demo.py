@@ -35,7 +35,7 @@ from refunds.models import JournalLine, Refund
 from refunds.services import refund_process
 from returns import services
 from returns.choices import Condition, LabelStatus, RefundMethod, ReturnStatus, ReviewMode
-from returns.models import ReturnPolicy, ReturnReason, ReturnRequest
+from returns.models import Market, ReturnPolicy, ReturnReason, ReturnRequest
 
 PASSWORD = "demo-pass-123"
 SANDBOX_GATEWAY = "refunds.gateways.sandbox.SandboxGateway"
@@ -86,6 +86,21 @@ POLICIES = {
                     "restocking_fee_conditions": _FEE_ON_OPENED, "review_mode": ReviewMode.MANUAL},
     "home": {"window_days": 30, "restocking_fee_percent": Decimal("10"),
              "restocking_fee_conditions": [Condition.LIKE_NEW], "review_mode": ReviewMode.RISK_BASED},
+}
+# Every method offered at home: the label is free, a box-free drop-off costs a little, own shipping is free.
+_METHODS = {"label": "0", "qr_drop_off": "1.00", "own_shipping": "0"}
+for _fields in POLICIES.values():
+    _fields["return_methods"] = _METHODS
+# The EU store (Germany and France) sells in euros on its own terms. Its electronics policy says 7 days, but
+# an EU address always gets the 14-day withdrawal right: the portal shows 14.
+EU_MARKET = {"code": "eu-de-fr", "name": "EU store (Germany, France)", "countries": ["DE", "FR"], "currency": "EUR"}
+EU_POLICIES = {
+    None: {"window_days": 30, "restocking_fee_percent": Decimal("0"), "restocking_fee_conditions": _FEE_ON_OPENED,
+           "review_mode": ReviewMode.RISK_BASED, "auto_approve_limit": Decimal("450"),
+           "return_methods": {"label": "0", "qr_drop_off": "1.50", "own_shipping": "0"}},
+    "electronics": {"window_days": 7, "restocking_fee_percent": Decimal("0"), "review_mode": ReviewMode.MANUAL,
+                    "auto_approve_limit": Decimal("450"),
+                    "return_methods": {"label": "4.95", "qr_drop_off": "2.50"}},
 }
 REASONS = [
     ("wrong_size", "Wrong size or fit", False),
@@ -228,13 +243,17 @@ class Command(BaseCommand):
                     "name": name, "category": category, "returnable": returnable, "unit_cost": Decimal(cost),
                     "currency": "USD"})[0]
             for category, fields in POLICIES.items():
-                ReturnPolicy.objects.update_or_create(category=category, defaults=fields)
+                ReturnPolicy.objects.update_or_create(category=category, market=None, defaults=fields)
+            market, _ = Market.objects.update_or_create(code=EU_MARKET["code"], defaults=EU_MARKET)
+            for category, fields in EU_POLICIES.items():
+                ReturnPolicy.objects.update_or_create(category=category, market=market, defaults=fields)
             for position, (code, label, claims_damage) in enumerate(REASONS):
                 ReturnReason.objects.get_or_create(code=code, defaults={
                     "label": label, "claims_damage": claims_damage, "position": position})
         categories = sorted({row[2] for row in PRODUCTS})
         self._say(f"Catalogue: {len(CHANNELS)} sales channels, {len(PRODUCTS)} products in {len(categories)} "
-                  f"categories ({', '.join(categories)}), {len(POLICIES)} return policies, {len(REASONS)} reasons.")
+                  f"categories ({', '.join(categories)}), {len(POLICIES)} return policies and {len(EU_POLICIES)} "
+                  f"more for the {EU_MARKET['name']} in {EU_MARKET['currency']}, {len(REASONS)} reasons.")
 
     # --- return rules ---
 
