@@ -49,7 +49,8 @@ def decide(version: engine.CompiledVersion, facts: dict, *, previous: dict | Non
     ctx = SimpleNamespace(
         now=datetime.fromisoformat(request["now"]), acting_for_customer=request["acting_for_customer"],
         order=SimpleNamespace(delivered_at=datetime.fromisoformat(request["delivered_at"])
-                              if request.get("delivered_at") else None),
+                              if request.get("delivered_at") else None,
+                              shipping_country=request.get("order_country") or ""),
         order_has_payment=True)
     builtin = []
     for fact, line in zip(facts["lines"], decision["lines"], strict=True):
