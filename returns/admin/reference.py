@@ -18,7 +18,7 @@ def _other_languages() -> list[tuple[str, str]]:
     return [(code, name) for code, name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
 
 
-class ReturnReasonForm(forms.ModelForm):
+class _ReturnReasonForm(forms.ModelForm):
     """The English label plus one field per other language; an empty one falls back to English."""
 
     class Meta:
@@ -28,16 +28,21 @@ class ReturnReasonForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         labels = self.instance.translated_labels or {}
-        for code, name in _other_languages():
-            self.fields[f"label_{code}"] = forms.CharField(
-                label=f"Label ({name})", max_length=200, required=False, initial=labels.get(code, ""),
-                help_text="Empty: customers reading this language see the English label.")
+        for code, _ in _other_languages():
+            self.fields[f"label_{code}"].initial = labels.get(code, "")
 
     def clean(self):
         data = super().clean()
         self.instance.translated_labels = {code: data[f"label_{code}"].strip() for code, _ in _other_languages()
                                            if data.get(f"label_{code}", "").strip()}
         return data
+
+
+# The admin builds its form from declared fields, so the per-language ones are declared here.
+ReturnReasonForm = type("ReturnReasonForm", (_ReturnReasonForm,), {
+    f"label_{code}": forms.CharField(label=f"Label ({name})", max_length=200, required=False,
+                                     help_text="Empty: customers reading this language see the English label.")
+    for code, name in _other_languages()})
 
 
 @admin.register(ReturnReason)
