@@ -27,7 +27,7 @@ def labelled(customer, order):
 
 @pytest.fixture
 def drawn(monkeypatch):
-    """Every string the label draws, as the PDF's text is compressed and subset-encoded."""
+    """Every string the label draws (the PDF's own text is compressed and subset-encoded)."""
     texts = []
     for name in ("drawString", "drawRightString"):
         original = getattr(Canvas, name)
