@@ -80,3 +80,17 @@ def test_the_checker_sees_what_it_should(tmp_path):
     assert untranslated_text(template) == ["Pages", "Forgot me"]
     assert template_messages(template) == [(None, "Fine", None), (None, "Also %(fine)s", None), (None, "Tip", None),
                                            (None, "the carrier", None)]
+
+
+def test_the_stylesheet_and_script_add_no_words():
+    """Text put on the page by CSS (`content: "…"`) or by the portal script cannot be translated."""
+    import re
+
+    from tests.i18n.catalogue import ROOT, WORD
+
+    css = (ROOT / "static/portal/portal.css").read_text(encoding="utf-8")
+    assert [text for text in re.findall(r'content:\s*"([^"]*)"', css) if WORD.search(text)] == []
+    script = re.sub(r"//[^\n]*|/\*.*?\*/", "", (ROOT / "static/portal/portal.js").read_text(encoding="utf-8"),
+                    flags=re.S)
+    assert [text for text in re.findall(r'(?:textContent|innerText|innerHTML)\s*=\s*["\'`]([^"\'`]*)', script)
+            if WORD.search(text)] == []
