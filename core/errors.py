@@ -23,7 +23,8 @@ class DomainError(Exception):
     title = _("The request could not be carried out")
 
     def __init__(self, message: str | None = None, *, code: str | None = None, violations=None):
-        self.message = message or self.title
+        # Text in the language active where it is raised (the request's), never a lazy proxy.
+        self.message = str(message or self.title)
         if code:
             self.code = code
         self.violations: list[Violation] = list(violations or [])
