@@ -46,11 +46,20 @@ def customer_language_set(*, user, language: str, only_if_unset: bool = False) -
     return profile.language
 
 
+STAFF_PATHS = ("/admin/",)
+
+
 def customer_language_middleware(get_response):
     """A logged-in customer without the switch's cookie (a new device) gets their stored language,
-    and the cookie, so the next request needs no lookup. The API keeps to Accept-Language."""
+    and the cookie, so the next request needs no lookup. The API keeps to Accept-Language. The
+    back-office stays in English: its own pages are written in English only, and half-translated
+    admin pages (Django's words in German, ours in English) would read worse than either."""
 
     def middleware(request):
+        if request.path.startswith(STAFF_PATHS):
+            translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+            return get_response(request)
         user = getattr(request, "user", None)
         stored = None
         if (user is not None and user.is_authenticated and not user.is_staff

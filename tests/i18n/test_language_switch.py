@@ -115,3 +115,11 @@ def test_an_unsupported_language_is_refused_with_a_code(customer):
     with pytest.raises(ValidationFailed) as refused:
         customer_language_set(user=customer, language="xx")
     assert refused.value.code == "unsupported_language" and not CustomerProfile.objects.exists()
+
+
+def test_the_back_office_stays_in_english(client):
+    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    client.cookies[COOKIE] = "de"
+    page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<html lang="en"' in page and "Log out" in page and "Abmelden" not in page
