@@ -25,7 +25,7 @@ def translate_default_reasons(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('returns', '0006_line_resolutions_exchanges_returnless'),
+        ('returns', '0009_merge_20261122_0422'),
     ]
 
     operations = [
