@@ -27,7 +27,7 @@ REGULAR, BOLD = "LabelSans", "LabelSans-Bold"
 
 
 @cache
-def _register_fonts() -> None:
+def register_fonts() -> None:
     import reportlab
 
     fonts = Path(reportlab.__file__).parent / "fonts"
@@ -36,7 +36,7 @@ def _register_fonts() -> None:
 
 
 def render_label_pdf(return_request) -> bytes:
-    _register_fonts()
+    register_fonts()
     buffer = BytesIO()
     width, height = A6
     pdf = canvas.Canvas(buffer, pagesize=A6)
