@@ -7,9 +7,13 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from config import observability
+        from core.i18n import remember_language_on_login
 
         post_migrate.connect(_after_last_app_migrated, dispatch_uid="core.ensure_roles")
+        user_logged_in.connect(remember_language_on_login, dispatch_uid="core.remember_language_on_login")
         observability.configure()  # once per process: web, commands, Celery workers
 
 

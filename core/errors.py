@@ -1,9 +1,13 @@
 """One small hierarchy of domain errors, each with a stable machine-readable code.
 
-Views turn them into RFC 9457 problem details, the admin shows them as messages.
+Views turn them into RFC 9457 problem details, the admin shows them as messages. Titles are
+translated lazily; a message meant for a customer is translated where it is raised (gettext), in the
+language of the request that caused it (the API's Accept-Language, the portal's chosen language).
 """
 
 from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass
@@ -16,20 +20,21 @@ class Violation:
 class DomainError(Exception):
     code = "domain_error"
     http_status = 400
-    title = "The request could not be carried out"
+    title = _("The request could not be carried out")
 
     def __init__(self, message: str | None = None, *, code: str | None = None, violations=None):
-        self.message = message or self.title
+        # Text in the language active where it is raised (the request's), never a lazy proxy.
+        self.message = str(message or self.title)
         if code:
             self.code = code
         self.violations: list[Violation] = list(violations or [])
         super().__init__(self.message)
 
     def as_dict(self) -> dict:
-        body = {"code": self.code, "detail": self.message}
+        body = {"code": self.code, "detail": str(self.message)}
         if self.violations:
             body["errors"] = [
-                {"code": v.code, "detail": v.message, **({"field": v.field} if v.field else {})}
+                {"code": v.code, "detail": str(v.message), **({"field": v.field} if v.field else {})}
                 for v in self.violations
             ]
         return body
@@ -38,7 +43,7 @@ class DomainError(Exception):
 class ValidationFailed(DomainError):
     code = "validation_failed"
     http_status = 422
-    title = "The request is not valid"
+    title = _("The request is not valid")
 
     @classmethod
     def from_violations(cls, violations: list[Violation]) -> "ValidationFailed":
@@ -49,25 +54,25 @@ class ValidationFailed(DomainError):
 class NotFound(DomainError):
     code = "not_found"
     http_status = 404
-    title = "Not found"
+    title = _("Not found")
 
 
 class PermissionDenied(DomainError):
     code = "permission_denied"
     http_status = 403
-    title = "You may not do this"
+    title = _("You may not do this")
 
 
 class InvalidTransition(DomainError):
     code = "invalid_transition"
     http_status = 409
-    title = "This action is not allowed in the current state"
+    title = _("This action is not allowed in the current state")
 
 
 class Conflict(DomainError):
     code = "conflict"
     http_status = 409
-    title = "Conflicting request"
+    title = _("Conflicting request")
 
 
 class TooManyAttempts(DomainError):

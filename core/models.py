@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from core.money import DECIMAL_PLACES, MAX_DIGITS
@@ -43,3 +44,19 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller} {self.key}"
+
+
+class CustomerProfile(models.Model):
+    """What we remember about a customer beyond their login: the language they read us in.
+
+    Set by the portal's language switch, or from their browser the first time they log in; e-mails
+    are written in it. Empty: we never learnt it, and e-mails go out in the site's default language.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_profile")
+    language = models.CharField(max_length=10, blank=True,
+                                help_text="A code from settings.LANGUAGES, e.g. de; empty if never chosen.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"

@@ -50,3 +50,26 @@ def allocate(total: Decimal, weights: Sequence[Decimal], currency: str) -> list[
     for index in by_remainder[:leftover_units]:
         parts[index] += step
     return [part * sign for part in parts]
+
+
+def babel_locale(language: str | None = None) -> str:
+    """The Babel locale of a Django language code (the active one by default): de → de, pt-br → pt_BR."""
+    from django.utils import translation
+
+    return translation.to_locale(language or translation.get_language() or "en")
+
+
+def format_money(amount, currency: str, *, language: str | None = None) -> str:
+    """An amount as a customer reads it in their language, rounded to the currency's minor unit:
+    "$1,299.00" (en), "1.299,00 $" (de), "1 299,00 $US" (fr), "¥12,800". The one way the portal and
+    the e-mails show money."""
+    from babel.numbers import format_currency
+
+    return format_currency(round_money(amount, currency), currency.upper(), locale=babel_locale(language))
+
+
+def format_percent(value, *, language: str | None = None) -> str:
+    """A percentage held as 0–100 (a policy's fee or bonus): "12.5%" (en), "12,5 %" (de, fr)."""
+    from babel.numbers import format_percent as babel_format_percent
+
+    return babel_format_percent(Decimal(value) / 100, locale=babel_locale(language), decimal_quantization=False)

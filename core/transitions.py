@@ -1,6 +1,7 @@
 """The one way a stateful model changes state: a django-fsm transition plus an audit row."""
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext
 from django_fsm import can_proceed, has_transition_perm
 
 from core.actors import history_user
@@ -17,7 +18,7 @@ def apply_transition(instance, transition: str, *, by, reason: str = "", **kwarg
     label = type(instance)._meta.verbose_name
     current = getattr(instance, "status", "?")
     if by is not None and isinstance(by, AnonymousUser):
-        raise PermissionDenied("Log in first.")
+        raise PermissionDenied(gettext("Log in first."))
     # Permission first, so a caller who may never do this learns nothing about the state.
     if by is not None and not _may_ever(method, instance, by):
         raise PermissionDenied(f"You may not {transition.replace('_', ' ')} this {label}.")

@@ -5,10 +5,21 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
-from core.money import round_money
+from core.i18n import customer_language
+from core.money import format_money
 from notifications.choices import NotificationEvent
-from returns.choices import LabelStatus
+from returns.choices import LabelStatus, RefundMethod
+
+# How a refund reaches the customer, as the end of a sentence ("we have refunded $27.00 …").
+REFUND_WAY = {
+    RefundMethod.ORIGINAL_PAYMENT: _("to your original payment method"),
+    RefundMethod.STORE_CREDIT: _("as store credit"),
+    RefundMethod.CHEQUE: _("by cheque"),
+    RefundMethod.GIFT_CARD: _("as a gift card"),
+}
 
 
 def _portal_url(return_request, event: str = "") -> str:
@@ -27,7 +38,7 @@ def _portal_url(return_request, event: str = "") -> str:
 
 
 def _money(amount, currency: str) -> str:
-    return f"{round_money(amount, currency)} {currency}"
+    return format_money(amount, currency)
 
 
 def context_for(notification) -> dict:
@@ -49,6 +60,7 @@ def context_for(notification) -> dict:
         "lines": lines,
         "portal_url": _portal_url(return_request, notification.event),
         "kept_lines": kept_lines,
+        "kept_names": ", ".join(line["name"] for line in kept_lines),
         "all_kept": bool(kept_lines) and lines == kept_lines,
         "decision_reason": return_request.decision_reason,
         "label_attached": notification.event == NotificationEvent.RETURN_AUTHORIZED
@@ -68,8 +80,7 @@ def context_for(notification) -> dict:
     if refund is not None:
         context.update(
             refund=refund, refund_amount=_money(refund.net, refund.currency),
-            refund_method=refund.get_fallback_method_display() if refund.fallback_method
-            else refund.get_method_display(),
+            refund_way=str(REFUND_WAY.get(refund.fallback_method or refund.method, "")),
             store_credit_bonus=_money(refund.store_credit_bonus, refund.currency) if refund.store_credit_bonus
             else "",
             fallback_method=refund.fallback_method,
@@ -86,23 +97,25 @@ def _addressee(return_request, event: str) -> str:
 
 def build_message(notification, *, recipient: str | None = None) -> EmailMultiAlternatives:
     event = notification.event
-    context = context_for(notification)
-    subject = " ".join(render_to_string(f"emails/{event}_subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=subject, body=render_to_string(f"emails/{event}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient or notification.return_request.customer.email],
-        headers={"X-RMA": notification.return_request.rma_number},
-    )
-    message.attach_alternative(render_to_string(f"emails/{event}.html", context), "text/html")
-    if context["label_attached"]:
-        from returns.choices import ReturnMethod
-        from returns.labels import render_label_pdf
-        from returns.methods import render_drop_off_pdf
+    language = customer_language(notification.return_request.customer)
+    with translation.override(language):
+        context = context_for(notification)
+        subject = " ".join(render_to_string(f"emails/{event}_subject.txt", context).split())
+        message = EmailMultiAlternatives(
+            subject=subject, body=render_to_string(f"emails/{event}.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient or notification.return_request.customer.email],
+            headers={"X-RMA": notification.return_request.rma_number, "Content-Language": language},
+        )
+        message.attach_alternative(render_to_string(f"emails/{event}.html", context), "text/html")
+        if context["label_attached"]:
+            from returns.choices import ReturnMethod
+            from returns.labels import render_label_pdf
+            from returns.methods import render_drop_off_pdf
 
-        if context["return_method"] == ReturnMethod.QR_DROP_OFF:
-            message.attach(f"drop-off-code-{context['rma']}.pdf", render_drop_off_pdf(notification.return_request),
-                           "application/pdf")
-        else:
-            message.attach(f"return-label-{context['rma']}.pdf", render_label_pdf(notification.return_request),
-                           "application/pdf")
+            if context["return_method"] == ReturnMethod.QR_DROP_OFF:
+                message.attach(f"drop-off-code-{context['rma']}.pdf",
+                               render_drop_off_pdf(notification.return_request), "application/pdf")
+            else:
+                message.attach(f"return-label-{context['rma']}.pdf",
+                               render_label_pdf(notification.return_request), "application/pdf")
     return message

@@ -1,13 +1,14 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class RefundStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    PROCESSING = "processing", "Processing"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
-    FALLBACK = "fallback", "Paid another way"
-    WRITTEN_OFF = "written_off", "Written off"
+    PENDING = "pending", _("Pending")
+    PROCESSING = "processing", _("Processing")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    FALLBACK = "fallback", _("Paid another way")
+    WRITTEN_OFF = "written_off", _("Written off")
 
 
 class AttemptOutcome(models.TextChoices):

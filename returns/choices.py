@@ -1,18 +1,19 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ReturnStatus(models.TextChoices):
-    REQUESTED = "requested", "Requested"
-    AUTHORIZED = "authorized", "Authorized"
-    REJECTED = "rejected", "Rejected"
-    CANCELLED = "cancelled", "Cancelled"
-    IN_TRANSIT = "in_transit", "In transit"
-    EXPIRED = "expired", "Expired"
-    RECEIVED = "received", "Received"
-    INSPECTED = "inspected", "Inspected"
-    REFUND_PENDING = "refund_pending", "Refund pending"
-    REFUNDED = "refunded", "Refunded"
-    CLOSED = "closed", "Closed"
+    REQUESTED = "requested", _("Requested")
+    AUTHORIZED = "authorized", _("Authorized")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+    IN_TRANSIT = "in_transit", _("In transit")
+    EXPIRED = "expired", _("Expired")
+    RECEIVED = "received", _("Received")
+    INSPECTED = "inspected", _("Inspected")
+    REFUND_PENDING = "refund_pending", _("Refund pending")
+    REFUNDED = "refunded", _("Refunded")
+    CLOSED = "closed", _("Closed")
 
 
 # Returns whose units still count against what is left to return on an order line.
@@ -36,10 +37,10 @@ class ReviewMode(models.TextChoices):
 
 
 class Condition(models.TextChoices):
-    NEW = "new", "New"
-    LIKE_NEW = "like_new", "Like new"
-    DAMAGED = "damaged", "Damaged"
-    UNSELLABLE = "unsellable", "Unsellable"
+    NEW = "new", _("New")
+    LIKE_NEW = "like_new", _("Like new")
+    DAMAGED = "damaged", _("Damaged")
+    UNSELLABLE = "unsellable", _("Unsellable")
 
 
 class Disposition(models.TextChoices):
@@ -57,19 +58,19 @@ DISPOSITION_BY_CONDITION = {
 
 
 class RefundMethod(models.TextChoices):
-    ORIGINAL_PAYMENT = "original_payment", "Original payment"
-    STORE_CREDIT = "store_credit", "Store credit"
-    CHEQUE = "cheque", "Cheque"
+    ORIGINAL_PAYMENT = "original_payment", _("Original payment")
+    STORE_CREDIT = "store_credit", _("Store credit")
+    CHEQUE = "cheque", _("Cheque")
     # A gift recipient's credit: never the purchaser's card (returns/gifts.py).
-    GIFT_CARD = "gift_card", "Gift card"
+    GIFT_CARD = "gift_card", _("Gift card")
 
 
 class Resolution(models.TextChoices):
     """What a returned line earns: money back the return's way, store credit, or a replacement."""
 
-    REFUND = "refund", "Refund"
-    EXCHANGE = "exchange", "Exchange"
-    STORE_CREDIT = "store_credit", "Store credit"
+    REFUND = "refund", _("Refund")
+    EXCHANGE = "exchange", _("Exchange")
+    STORE_CREDIT = "store_credit", _("Store credit")
 
 
 def default_allowed_resolutions() -> list[str]:
@@ -93,9 +94,9 @@ EARLY_REFUND_TIMINGS = (RefundTiming.AT_REQUEST, RefundTiming.FIRST_SCAN, Refund
 class ReturnMethod(models.TextChoices):
     """How the parcel travels back: each one a carrier adapter mode and a fee in the policy."""
 
-    LABEL = "label", "Printed label"
-    QR_DROP_OFF = "qr_drop_off", "QR code at a drop-off point"
-    OWN_SHIPPING = "own_shipping", "Own shipping"
+    LABEL = "label", _("Printed label")
+    QR_DROP_OFF = "qr_drop_off", _("QR code at a drop-off point")
+    OWN_SHIPPING = "own_shipping", _("Own shipping")
 
 
 def default_return_methods() -> dict[str, str]:

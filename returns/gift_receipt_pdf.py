@@ -8,9 +8,12 @@ from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from returns.labels import BOLD, REGULAR, register_fonts
+
 
 def render_gift_receipts_pdf(receipts: list[tuple[object, str]]) -> bytes:
     """One A6 page per (gift receipt, its code)."""
+    register_fonts()  # the label's embedded fonts: ä, ß, é print on every viewer
     buffer = BytesIO()
     width, height = A6
     pdf = canvas.Canvas(buffer, pagesize=A6)
@@ -23,12 +26,12 @@ def render_gift_receipts_pdf(receipts: list[tuple[object, str]]) -> bytes:
 
 
 def _page(pdf, receipt, code: str, width: float, height: float) -> None:
-    pdf.setFont("Helvetica-Bold", 14)
+    pdf.setFont(BOLD, 14)
     pdf.drawString(8 * mm, height - 12 * mm, _("GIFT RECEIPT"))
-    pdf.setFont("Helvetica", 8)
+    pdf.setFont(REGULAR, 8)
     pdf.drawRightString(width - 8 * mm, height - 12 * mm, settings.SHOP_NAME)
     y = height - 22 * mm
-    pdf.setFont("Helvetica", 9)
+    pdf.setFont(REGULAR, 9)
     lines = [receipt.order_line] if receipt.order_line_id else list(
         receipt.order.lines.select_related("product").order_by("id"))
     for line in lines[:12]:
@@ -37,11 +40,11 @@ def _page(pdf, receipt, code: str, width: float, height: float) -> None:
     if len(lines) > 12:
         pdf.drawString(8 * mm, y, _("and %(count)d more") % {"count": len(lines) - 12})
 
-    pdf.setFont("Helvetica-Bold", 9)
+    pdf.setFont(BOLD, 9)
     pdf.drawString(8 * mm, 44 * mm, _("Gift return code"))
     pdf.setFont("Courier-Bold", 15)
     pdf.drawString(8 * mm, 36 * mm, code)
-    pdf.setFont("Helvetica", 7)
+    pdf.setFont(REGULAR, 7)
     site = settings.SITE_URL.rstrip("/")
     for index, text in enumerate((
             _("Not the right gift? Return it at %(url)s/gift/") % {"url": site},

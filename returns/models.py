@@ -168,7 +168,9 @@ def _valid_method_fees(methods) -> bool:
 
 class ReturnReason(models.Model):
     code = models.SlugField(max_length=50, unique=True)
-    label = models.CharField(max_length=200)
+    label = models.CharField(max_length=200, help_text="In English; the fallback for a language with no label.")
+    # {"de": "Falsche Größe", "fr": "Mauvaise taille"}: one label per other language the portal speaks.
+    translated_labels = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)
     claims_damage = models.BooleanField(default=False, help_text="The customer says the item arrived damaged.")
     position = models.PositiveSmallIntegerField(default=0)
@@ -179,6 +181,27 @@ class ReturnReason(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    def label_in(self, language: str | None = None) -> str:
+        """The label in `language` (the active one by default), else the English label."""
+        from django.utils.translation import get_language
+
+        code = (language or get_language() or "").split("-")[0]
+        return (self.translated_labels or {}).get(code) or self.label
+
+    @property
+    def localized_label(self) -> str:
+        return self.label_in()
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        labels = self.translated_labels
+        languages = {code for code, _ in settings.LANGUAGES} - {settings.LANGUAGE_CODE}
+        if not isinstance(labels, dict) or set(labels) - languages or not all(
+                isinstance(value, str) for value in labels.values()):
+            raise ValidationError({"translated_labels": "Labels by language code, one of "
+                                                        f"{', '.join(sorted(languages))}."})
 
 
 def _is_reviewer(instance, user) -> bool:

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from PIL import Image
 
 from core import tracing
@@ -73,7 +74,7 @@ CUSTOMER_REFUND_METHODS = (RefundMethod.ORIGINAL_PAYMENT, RefundMethod.STORE_CRE
 
 def _require_user(by) -> None:
     if by is None or not by.is_authenticated:
-        raise PermissionDenied("Log in first.", code="not_authenticated")
+        raise PermissionDenied(_("Log in first."), code="not_authenticated")
 
 
 def _lock(return_request, by=None) -> ReturnRequest:
@@ -83,7 +84,7 @@ def _lock(return_request, by=None) -> ReturnRequest:
     partner_channel = channel_of(by)
     if locked is None or (partner_channel is not None
                           and not Order.objects.filter(pk=locked.order_id, channel_id=partner_channel).exists()):
-        raise NotFound("No such return.", code="return_not_found")
+        raise NotFound(_("No such return."), code="return_not_found")
     return locked
 
 
@@ -272,7 +273,7 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
     if order is None or (
             gift_receipt is None and acting_for_customer and order.customer_id != by.pk) or (
             partner_channel is not None and order.channel_id != partner_channel):
-        raise NotFound("We could not find that order on your account.", code="order_not_found")
+        raise NotFound(_("We could not find that order on your account."), code="order_not_found")
     if gift_receipt is not None:
         by = order.customer  # the receipt is the purchaser's consent: the rules see the return as theirs
 
@@ -289,10 +290,10 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
         if verdict.outcome == Outcome.DENY:
             raise ValidationFailed(verdict.message, code=verdict.code)
     if gift_receipt is not None and refund_method != RefundMethod.GIFT_CARD:
-        raise ValidationFailed("A gift return is credited to the recipient's gift card.",
+        raise ValidationFailed(_("A gift return is credited to the recipient’s gift card."),
                                code="gift_return_gift_card_only")
     if gift_receipt is None and refund_method not in CUSTOMER_REFUND_METHODS:
-        raise ValidationFailed("Choose a refund to the original payment or store credit.",
+        raise ValidationFailed(_("Choose a refund to the original payment or store credit."),
                                code="invalid_refund_method")
 
     _resolve_lines(order, requested)
@@ -412,7 +413,7 @@ def _policy_snapshot(order, requested: list[RequestedLine], offer: methods.Offer
 
 
 def _create_with_unique_rma(*, by, **fields) -> ReturnRequest:
-    for _ in range(5):
+    for _attempt in range(5):
         return_request = ReturnRequest(rma_number=new_rma_number(), **fields)
         try:
             with transaction.atomic():
@@ -526,11 +527,11 @@ def return_cancel(*, return_request, by, reason: str = "") -> ReturnRequest:
     return_request = _lock(return_request, by)
     is_customer = not by.is_staff and channel_of(by) is None
     if is_customer and return_request.customer_id != by.pk:
-        raise NotFound("No such return.", code="return_not_found")
+        raise NotFound(_("No such return."), code="return_not_found")
     reason = (reason or "").strip() or "Cancelled by the customer."
     if return_request.refund_is_early and return_request.status == ReturnStatus.AUTHORIZED \
             and return_request.has_refund():
-        raise InvalidTransition("This return was refunded early: send the items back instead of cancelling it.",
+        raise InvalidTransition(_("This return was refunded early: send the items back instead of cancelling it."),
                                 code="returnrequest_refunded_early")
     apply_transition(return_request, "cancel", by=by, reason=reason, at=timezone.now(), decision=reason)
     resolutions.exchange_release(return_request, by=by, reason="return cancelled")

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -38,6 +39,6 @@ class CustomerToken(ObtainAuthToken):
             # django-axes marks the request it was handed (DRF's wrapper) when the login is locked.
             if not (getattr(request, "axes_locked_out", False) or getattr(request._request, "axes_locked_out", False)):
                 raise
-        return problem(status_code=429, code="too_many_login_attempts", title="Too many failed logins",
-                       detail="This login is locked for a while after repeated failures.",
+        return problem(status_code=429, code="too_many_login_attempts", title=_("Too many failed logins"),
+                       detail=_("This login is locked for a while after repeated failures."),
                        headers={"Retry-After": str(int(settings.AXES_COOLOFF_TIME.total_seconds()))})

@@ -63,7 +63,7 @@ def test_a_customer_hears_of_every_step_once(order, customer, reviewer, warehous
     assert len(subjects) == 4
     assert "received" in subjects[2] and "refund" in subjects[3]
     refunded = messages_for(rr)[3]
-    assert "27.00 USD" in refunded.body and "original payment" in refunded.body
+    assert "$27.00" in refunded.body and "original payment" in refunded.body
     assert set(Notification.objects.filter(return_request=rr).values_list("event", "status")) == {
         (E.RETURN_REQUESTED, "sent"), (E.RETURN_AUTHORIZED, "sent"), (E.RETURN_RECEIVED, "sent"),
         (E.RETURN_REFUNDED, "sent")}
@@ -144,7 +144,7 @@ def test_a_fallback_to_store_credit_is_explained(shop, customer, warehouse, djan
     notified = dict(Notification.objects.filter(return_request=rr).values_list("event", "status"))
     assert notified[E.REFUND_FALLBACK] == NotificationStatus.SENT
     (told,) = [m for m in messages_for(rr) if "store credit" in m.subject]
-    assert "We could not send 27.00 USD back to your original payment method" in told.body
+    assert "We could not send $27.00 back to your original payment method" in told.body
 
 
 def test_an_smtp_failure_leaves_it_pending_for_a_retry(order, customer, django_capture_on_commit_callbacks,

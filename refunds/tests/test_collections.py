@@ -87,7 +87,7 @@ def test_a_kept_early_replacement_is_charged_through_the_gateway_when_the_return
     assert ledger.balance(ledger.account(ledger.EXCHANGE_RECEIVABLE), "USD") == 0
     assert refund.history.filter(history_change_reason__startswith="replacement kept: return").exists()
     (told,) = [m for m in _messages(rr) if "replacement you kept" in m.subject]
-    assert "16.20 USD" in told.body and "original payment method" in told.body
+    assert "$16.20" in told.body and "original payment method" in told.body
     assert Notification.objects.get(return_request=rr, event=NotificationEvent.REPLACEMENT_CHARGED).status == "sent"
     assert_books_clean()
 
@@ -114,7 +114,7 @@ def test_a_kept_replacement_with_no_card_on_file_waits_for_finance_and_the_custo
                                                                             "no_payment_on_file")
     assert ledger.balance(ledger.account(ledger.EXCHANGE_RECEIVABLE), "USD") == D("27.00")  # owed to us
     (told,) = [m for m in _messages(rr) if "replacement you kept" in m.subject]
-    assert "27.00 USD" in told.body and "finance team will contact you" in told.body
+    assert "$27.00" in told.body and "finance team will contact you" in told.body
     assert_books_clean()
 
     collection_settle(refund=refund, by=finance, method="other_means", reference="BANK-TRX-991")

@@ -104,7 +104,7 @@ def test_paid_at_request_when_authorised_and_never_again(request_return, run, wa
     assert SandboxRefund.objects.count() == 1
     assert _metric("rma_early_refunds_total", timing="at_request") == paid_before + 1
     refunded_mails = [m for m in mail.outbox if "before it reaches us" in m.body]
-    assert len(refunded_mails) == 1 and "195.95 USD" in refunded_mails[0].body
+    assert len(refunded_mails) == 1 and "$195.95" in refunded_mails[0].body
     _assert_books_clean()
 
     rr = _inspect(_receive(_ship(rr, run), run, warehouse), run, warehouse)

@@ -141,7 +141,7 @@ def test_partial_refund_of_an_old_charge_falls_back_to_store_credit(shop, custom
     # The customer is told, once, through the one way customer e-mails go (notifications outbox).
     (told,) = [message for message in mail.outbox if "is coming as store credit" in message.subject]
     assert rr.rma_number in told.subject and told.to == [customer.email]
-    assert "27.00 USD" in told.body and "27.000" not in told.body
+    assert "$27.00" in told.body and "27.000" not in told.body
     assert reconcile().ok
 
 

@@ -1,5 +1,7 @@
 """Reference data and the partner-event log: policies, reasons, inbound events."""
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -28,10 +30,50 @@ class ReturnPolicyAdmin(SimpleHistoryAdmin):
         return ", ".join(f"{method} {fee} {obj.currency}" for method, fee in obj.method_fees().items())
 
 
+def _other_languages() -> list[tuple[str, str]]:
+    return [(code, name) for code, name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+class _ReturnReasonForm(forms.ModelForm):
+    """The English label plus one field per other language; an empty one falls back to English."""
+
+    class Meta:
+        model = ReturnReason
+        fields = ("code", "label", "active", "claims_damage", "position")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = self.instance.translated_labels or {}
+        for code, _ in _other_languages():
+            self.fields[f"label_{code}"].initial = labels.get(code, "")
+
+    def clean(self):
+        data = super().clean()
+        self.instance.translated_labels = {code: data[f"label_{code}"].strip() for code, _ in _other_languages()
+                                           if data.get(f"label_{code}", "").strip()}
+        return data
+
+
+# The admin builds its form from declared fields, so the per-language ones are declared here.
+ReturnReasonForm = type("ReturnReasonForm", (_ReturnReasonForm,), {
+    f"label_{code}": forms.CharField(label=f"Label ({name})", max_length=200, required=False,
+                                     help_text="Empty: customers reading this language see the English label.")
+    for code, name in _other_languages()})
+
+
 @admin.register(ReturnReason)
 class ReturnReasonAdmin(SimpleHistoryAdmin):
-    list_display = ("code", "label", "active", "claims_damage", "position")
+    form = ReturnReasonForm
+    list_display = ("code", "label", "translations", "active", "claims_damage", "position")
     list_editable = ("active", "position")
+
+    def get_fields(self, request, obj=None):
+        return [*ReturnReasonForm.Meta.fields[:2], *(f"label_{code}" for code, _ in _other_languages()),
+                *ReturnReasonForm.Meta.fields[2:]]
+
+    @admin.display(description="Translated into")
+    def translations(self, obj) -> str:
+        return ", ".join(sorted(obj.translated_labels or {})) or "—"
 
 
 @admin.register(InboundEvent)

@@ -7,20 +7,22 @@ window, the reason list) is the service's, and its violations are put back on th
 import uuid
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
 from returns.choices import RefundMethod, Resolution, ReturnMethod
 
 REFUND_METHOD_CHOICES = [
-    (RefundMethod.ORIGINAL_PAYMENT, "Refund to my original payment method"),
-    (RefundMethod.STORE_CREDIT, "Store credit"),
+    (RefundMethod.ORIGINAL_PAYMENT, _("Refund to my original payment method")),
+    (RefundMethod.STORE_CREDIT, _("Store credit")),
 ]
 # What the customer may ask for per item; the policy may narrow it (the service says so on the row).
 # An exchange is for the same item or another of its kind (`replacement`, the API's `replacement_sku`).
 RESOLUTION_CHOICES = [
-    (Resolution.REFUND, "Money back"),
-    (Resolution.STORE_CREDIT, "Store credit, with any bonus"),
-    (Resolution.EXCHANGE, "A replacement"),
+    (Resolution.REFUND, _("Money back")),
+    (Resolution.STORE_CREDIT, _("Store credit, with any bonus")),
+    (Resolution.EXCHANGE, _("A replacement")),
 ]
 # Which field of a row a line violation concerns, by its code; the rest go on the row itself.
 LINE_FIELD_BY_CODE = {
@@ -43,13 +45,13 @@ ROW_FIELDS = ("selected", "quantity", "reason", "resolution", "replacement")
 class ReturnLineForm(forms.Form):
     selected = forms.BooleanField(required=False)
     quantity = forms.IntegerField(required=False, min_value=1,
-                                  error_messages={"invalid": "Enter the number of items as a whole number."})
+                                  error_messages={"invalid": _("Enter the number of items as a whole number.")})
     reason = forms.ChoiceField(required=False)
     resolution = forms.ChoiceField(required=False, choices=RESOLUTION_CHOICES, initial=Resolution.REFUND,
-                                   label="What you would like")
+                                   label=_("What you would like"))
     # A SKU, checked by the service like the API's `replacement_sku`: one that sold out since the page
     # was drawn is quoted as the refund offered instead, not refused as an unknown choice.
-    replacement = forms.CharField(required=False, max_length=64, label="Replacement", widget=forms.Select)
+    replacement = forms.CharField(required=False, max_length=64, label=_("Replacement"), widget=forms.Select)
 
     def __init__(self, *args, line: dict, reasons, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,21 +59,22 @@ class ReturnLineForm(forms.Form):
         self.order_line = line["order_line"]
         self.fields["quantity"].widget.attrs.update({"min": 1, "max": line["returnable_quantity"],
                                                      "inputmode": "numeric"})
-        self.fields["reason"].choices = [("", "Choose a reason"), *((r.code, r.label) for r in reasons)]
+        self.fields["reason"].choices = [("", _("Choose a reason")), *((r.code, r.localized_label) for r in reasons)]
         choices = [("" if option["same"] else option["product"].sku, replacement_label(option, line["currency"]))
-                   for option in line.get("replacements", [])] or [("", "The same item")]
+                   for option in line.get("replacements", [])] or [("", _("The same item"))]
         asked = self.data.get(self.add_prefix("replacement")) if self.is_bound else None
         if asked and asked not in {value for value, _ in choices}:
-            choices.append((asked, f"{asked} (no longer available)"))  # keep what the customer chose in view
+            # Keep what the customer chose in view.
+            choices.append((asked, gettext("%(sku)s (no longer available)") % {"sku": asked}))
         self.fields["replacement"].widget.choices = choices
 
     def clean(self):
         data = super().clean()
         if data.get("selected"):
             if data.get("quantity") is None and "quantity" not in self.errors:
-                self.add_error("quantity", "Enter how many you are sending back.")
+                self.add_error("quantity", _("Enter how many you are sending back."))
             if not data.get("reason") and "reason" not in self.errors:
-                self.add_error("reason", "Choose a reason for returning this item.")
+                self.add_error("reason", _("Choose a reason for returning this item."))
         return data
 
     @property
@@ -94,27 +97,31 @@ def replacement_label(option: dict, currency: str) -> str:
     """"Shirt Silk M · $43.20 each, $16.20 more to pay": the price difference before the customer asks."""
     from returns.templatetags.portal_tags import money
 
-    name = "The same item" if option["same"] else option["product"].name
+    name = gettext("The same item") if option["same"] else option["product"].name
     if not option["in_stock"]:
-        return f"{name} (out of stock)"
+        return gettext("%(name)s (out of stock)") % {"name": name}
     difference = option["difference"]
-    if option["same"] or not difference:
-        price = "" if option["same"] else f" · {money(option['unit_total'], currency)} each"
-        return f"{name}{price}, nothing to pay"
-    side = f"{money(difference, currency)} more to pay" if difference > 0 else \
-        f"{money(-difference, currency)} back to you"
-    return f"{name} · {money(option['unit_total'], currency)} each, {side}"
+    price = {"name": name, "price": money(option["unit_total"], currency)}
+    if option["same"]:
+        return gettext("%(name)s, nothing to pay") % price
+    if not difference:
+        return gettext("%(name)s · %(price)s each, nothing to pay") % price
+    if difference > 0:
+        return gettext("%(name)s · %(price)s each, %(amount)s more to pay") % {
+            **price, "amount": money(difference, currency)}
+    return gettext("%(name)s · %(price)s each, %(amount)s back to you") % {
+        **price, "amount": money(-difference, currency)}
 
 
 class ReturnForm(forms.Form):
     refund_method = forms.ChoiceField(choices=REFUND_METHOD_CHOICES, widget=forms.RadioSelect,
                                       initial=RefundMethod.ORIGINAL_PAYMENT,
-                                      error_messages={"required": "Choose how you would like to be refunded."})
+                                      error_messages={"required": _("Choose how you would like to be refunded.")})
     # Not required: a form sent without it (an older page) goes the first offered way.
     return_method = forms.ChoiceField(choices=ReturnMethod.choices, widget=forms.RadioSelect, required=False,
                                       initial=ReturnMethod.LABEL)
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
-                           label="Anything we should know? (optional)")
+                           label=_("Anything we should know? (optional)"))
     # Identifies one filled-in form, so that sending it twice (a double click, the back button)
     # shows the return it created instead of asking for another.
     submission = forms.UUIDField(required=False, widget=forms.HiddenInput, initial=uuid.uuid4)
@@ -237,4 +244,4 @@ class ShipmentForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
-                             label="Why are you cancelling? (optional)")
+                             label=_("Why are you cancelling? (optional)"))

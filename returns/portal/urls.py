@@ -10,6 +10,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="portal/login.html", redirect_authenticated_user=True),
          name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", views.set_language, name="set_language"),
     path("orders/", views.order_list, name="orders"),
     path("orders/<int:order_id>/return/", views.return_start, name="return_start"),
     path("returns/", views.return_list, name="returns"),

@@ -14,9 +14,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.translation import gettext as _
+from django.views import i18n
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError, InvalidTransition
+from core.i18n import customer_language_set, supported_language
 from orders import selectors as order_selectors
 from orders.choices import OrderStatus
 from returns import methods, selectors, services
@@ -83,7 +86,7 @@ def _why_not(order, line: dict) -> str:
         return wording.ORDER_CANCELLED
     if code == "nothing_left_to_return" and line["quantity_shipped"] == 0:
         return wording.ITEM_NOT_SHIPPED
-    return wording.NOT_RETURNABLE.get(code, "This item cannot be returned.")
+    return wording.NOT_RETURNABLE.get(code, wording.NOT_RETURNABLE["product_not_returnable"])
 
 
 # --- the return wizard ---
@@ -249,7 +252,7 @@ def _return_context(return_request) -> dict:
 def return_label(request, rma: str):
     return_request = _own_return(request, rma)
     if return_request.label_status != LabelStatus.ISSUED:
-        messages.info(request, "Your label is not ready yet: the carrier has not answered. Try again in a minute.")
+        messages.info(request, _("Your label is not ready yet: the carrier has not answered. Try again in a minute."))
         return redirect("portal:return", rma=return_request.rma_number)
     drop_off = return_request.return_method == ReturnMethod.QR_DROP_OFF
     render = methods.render_drop_off_pdf if drop_off else render_label_pdf
@@ -305,7 +308,8 @@ def return_cancel(request, rma: str):
         except DomainError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"Return {return_request.rma_number} is cancelled. Nothing more to do.")
+            messages.success(request, _("Return %(rma)s is cancelled. Nothing more to do.")
+                             % {"rma": return_request.rma_number})
         return redirect("portal:return", rma=return_request.rma_number)
     if request.method == "GET" and return_request.status not in wording.CANCELLABLE:
         messages.error(request, _why_not_cancellable(request, rma))
@@ -316,7 +320,21 @@ def return_cancel(request, rma: str):
 def _why_not_cancellable(request, rma: str) -> str:
     status = _own_return(request, rma).status  # as it is now, not as the page showed it
     if status in SHIPPED_STATUSES:
-        return "This return can no longer be cancelled: the carrier already has your parcel."
+        return _("This return can no longer be cancelled: the carrier already has your parcel.")
     if status == ReturnStatus.CANCELLED:
-        return "This return is already cancelled."
-    return f"This return can no longer be cancelled: it is {wording.status_text(status).title.lower()}."
+        return _("This return is already cancelled.")
+    return _("This return can no longer be cancelled (its status: %(status)s).") % {
+        "status": wording.status_text(status).title}
+
+
+# --- language ---
+
+@require_POST
+def set_language(request):
+    """Django's language switch (a CSRF-protected POST that sets the cookie and goes back to `next`);
+    a logged-in customer's choice is also kept on their profile, for e-mails and their other devices."""
+    response = i18n.set_language(request)
+    language = supported_language(request.POST.get("language"))
+    if language and request.user.is_authenticated and not request.user.is_staff:
+        customer_language_set(user=request.user, language=language)
+    return response

@@ -2,39 +2,34 @@
 
 from decimal import Decimal, InvalidOperation
 
+from babel.numbers import format_decimal
 from django import template
 
-from core.money import round_money
+from core.money import babel_locale, format_money, format_percent
 from returns.portal import wording
 
 register = template.Library()
 
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-
 
 @register.filter
 def money(amount, currency: str = "") -> str:
-    """An amount as the customer reads it: "$1,299.00", "€79.00", "¥12,800", else "12.00 CHF".
+    """An amount in the customer's language, in its currency's minor unit: "$1,299.00", "79,00 €".
 
     Amounts are stored with three decimals whatever the currency; shown in its minor unit.
     """
     if amount is None or amount == "":
         return ""
     try:
-        value = round_money(amount, currency) if currency else Decimal(amount)
+        return format_money(amount, currency) if currency else format_decimal(Decimal(amount), locale=babel_locale())
     except (InvalidOperation, TypeError, ValueError):
         return str(amount)
-    digits = f"{abs(value):,}"
-    sign = "−" if value < 0 else ""
-    symbol = SYMBOLS.get(currency)
-    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}".strip()
 
 
 @register.filter
 def percent(value) -> str:
-    """5.00 → "5%", 12.50 → "12.5%"."""
+    """5.00 → "5%", 12.50 → "12.5%" (en) or "12,5 %" (de)."""
     try:
-        return f"{Decimal(value).normalize():f}%"
+        return format_percent(value)
     except (InvalidOperation, TypeError, ValueError):
         return ""
 

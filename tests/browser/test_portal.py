@@ -195,3 +195,33 @@ def test_five_wrong_passwords_pause_logging_in(live_server, page, screenshot, cu
     expect(page.get_by_role("heading", name="Too many login attempts")).to_be_visible()
     expect(page.get_by_text("Please wait 15 minutes")).to_be_visible()
     screenshot("locked-out")
+
+
+def test_a_customer_switches_to_german_and_returns_an_item(live_server, page, screenshot, shop_with_order):
+    from returns.models import ReturnReason
+
+    ReturnReason.objects.filter(code="wrong_size").update(translated_labels={"de": "Falsche Größe oder Passform"})
+    log_in(page, live_server, "alice")
+    page.get_by_role("form", name="Language").get_by_role("button", name="Deutsch").click()
+    expect(page.get_by_role("heading", name="Meine Bestellungen", level=1)).to_be_visible()
+    assert page.locator("html").get_attribute("lang") == "de"
+    expect(page.get_by_role("button", name="Deutsch")).to_be_disabled()
+    expect(page.get_by_text("2 von 2 können zurückgesendet werden")).to_be_visible()
+    screenshot("de-1-meine-bestellungen")
+
+    page.get_by_role("link", name=re.compile("Artikel zurücksenden")).click()
+    page.get_by_role("checkbox", name=re.compile("Shirt Blue M")).check()
+    page.get_by_role("spinbutton", name="Menge von Shirt Blue M").fill("2")
+    page.get_by_role("combobox", name="Grund für die Rücksendung von Shirt Blue M").select_option(
+        label="Falsche Größe oder Passform")
+    quote = page.locator("#quote")
+    expect(quote.get_by_test_id("quote-payment")).to_have_text("54,00\u00a0$")
+    expect(quote).to_contain_text("Ihre Erstattung")
+    screenshot("de-2-erstattung")
+    page.get_by_role("button", name="Rücksendung anfragen").click()
+
+    expect(page.get_by_role("heading", name="Rücksendung angefragt")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Falsche Größe oder Passform")
+    screenshot("de-3-bestaetigung")
+    page.reload()  # the choice is remembered (cookie), not only for one page
+    expect(page.get_by_role("heading", name="Rücksendung angefragt")).to_be_visible()

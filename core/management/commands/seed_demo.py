@@ -111,6 +111,16 @@ REASONS = [
     ("wrong_item", "Wrong item sent", False),
     ("better_price", "Found a better price", False),
 ]
+# German and French labels of the reasons (returns migration 0007 gives the same to every database).
+REASON_LABELS = {
+    "wrong_size": {"de": "Falsche Größe oder Passform", "fr": "Taille ou coupe inadaptée"},
+    "not_as_described": {"de": "Nicht wie beschrieben", "fr": "Non conforme à la description"},
+    "changed_mind": {"de": "Ich habe es mir anders überlegt", "fr": "J’ai changé d’avis"},
+    "arrived_damaged": {"de": "Beschädigt angekommen", "fr": "Arrivé endommagé"},
+    "defective": {"de": "Defekt oder funktioniert nicht", "fr": "Défectueux ou ne fonctionne pas"},
+    "wrong_item": {"de": "Falscher Artikel geliefert", "fr": "Mauvais article envoyé"},
+    "better_price": {"de": "Anderswo günstiger gefunden", "fr": "Trouvé moins cher ailleurs"},
+}
 
 
 @dataclass(frozen=True)
@@ -249,7 +259,8 @@ class Command(BaseCommand):
                 ReturnPolicy.objects.update_or_create(category=category, market=market, defaults=fields)
             for position, (code, label, claims_damage) in enumerate(REASONS):
                 ReturnReason.objects.get_or_create(code=code, defaults={
-                    "label": label, "claims_damage": claims_damage, "position": position})
+                    "label": label, "claims_damage": claims_damage, "position": position,
+                    "translated_labels": REASON_LABELS.get(code, {})})
         categories = sorted({row[2] for row in PRODUCTS})
         self._say(f"Catalogue: {len(CHANNELS)} sales channels, {len(PRODUCTS)} products in {len(categories)} "
                   f"categories ({', '.join(categories)}), {len(POLICIES)} return policies and {len(EU_POLICIES)} "
