@@ -49,6 +49,7 @@ reconcile: install
 
 # Seeds 1,000,000 orders into the configured database (embedded by default), times the fraud
 # risk-profile refresh and request scoring, then removes what it wrote. BENCH_ARGS: e.g. --keep.
+# The return rules: 200 rules per return, and a backtest over 100,000 past returns (no database).
 # Then the platform table (docs/performance.md): API under load, refunds through Celery and Redis,
 # a spike, the review queue and reconciliation at a million rows, in a database named `bench`.
 # PLATFORM_BENCH_ARGS: e.g. --stages ade --spike 20000. It runs in a database named `bench` on the same
@@ -56,6 +57,7 @@ reconcile: install
 bench: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py fraud_bench $(BENCH_ARGS)
+	$(BIN)/python manage.py rules_bench
 	DJANGO_SETTINGS_MODULE=config.settings.bench $(BIN)/python manage.py platform_bench $(PLATFORM_BENCH_ARGS)
 
 clean:

@@ -178,7 +178,7 @@ def return_request_create(
     save_with_history(return_request, by=by, reason="scored")
     if not review:
         _authorize(return_request, by=None, reason="Authorised automatically: policy and risk allow it.")
-    tracing.annotate({"return.refund_amount": decision["money"]["net"], "return.currency": order.currency,
+    tracing.annotate({"return.refund_amount": Decimal(decision["money"]["net"]), "return.currency": order.currency,
                       "return.fraud_score": ctx.fraud_score, "return.needs_review": bool(review)})
     logger.info("return requested", extra={"rma": return_request.rma_number, "needs_review": bool(review)})
     return return_request
