@@ -34,9 +34,12 @@ chromium:
 		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 		|| echo "chromium not installed: browser tests will be skipped"; }
 
+# Tests run in one process per core (pytest-xdist); TEST_PROCESSES=0 runs them in this one.
+TEST_PROCESSES ?= auto
+
 test: install lint chromium
 	$(BIN)/pip check
-	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 
 worker: install
 	$(BIN)/celery -A config worker -Q default,refunds,notifications --loglevel INFO

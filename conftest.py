@@ -5,6 +5,15 @@ import pytest
 from tests import factories
 
 
+def pytest_collection_modifyitems(items):
+    """`make test` spreads tests over processes (pytest-xdist, --dist loadgroup). Each process has a
+    test database of its own, but the test Redis server is one: the tests that use it run in one
+    process, one after another, so that one's FLUSHDB never pulls a queue from under another."""
+    for item in items:
+        if item.get_closest_marker("worker") or item.get_closest_marker("redis"):
+            item.add_marker(pytest.mark.xdist_group("redis"))
+
+
 @pytest.fixture
 def shop(db):
     return factories.Shop.create()

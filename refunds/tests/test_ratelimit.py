@@ -23,6 +23,7 @@ def test_local_bucket_grants_a_burst_then_asks_to_wait():
     assert bucket.take("other-credential", rate=2.0, burst=3) == 0.0
 
 
+@pytest.mark.redis
 @pytest.mark.skipif(not REDIS_URL, reason="set TEST_REDIS_URL to a Redis server")
 def test_redis_bucket_is_shared_by_every_process():
     import redis

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
@@ -39,11 +39,20 @@ def partner_headers(shop, customer):
     return {"Authorization": f"Api-Key {key}"}
 
 
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+
 @pytest.mark.django_db
-@schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms_to_its_schema(case, partner_headers):
-    case.call_and_validate(headers=partner_headers, checks=CHECKS)
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_api_conforms_to_its_schema(operation, partner_headers):
+    """Each operation is a test of its own, named after it (so that it can be run, and spread over
+    test processes, on its own)."""
+    @given(case=operation.as_strategy())
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    def call(case):
+        case.call_and_validate(headers=partner_headers, checks=CHECKS)
+
+    call()
 
 
 @pytest.mark.django_db
