@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from fraud.choices import SignalKind
+from returns.policies import return_by
 
 K = SignalKind
 
@@ -111,7 +112,7 @@ def wardrobing(rule, facts: InspectionFacts) -> dict | None:
     min_price, days = rule.param("min_unit_price"), rule.param("days_before_window_end")
     lines = []
     for line in facts.lines:
-        closes_at = facts.delivered_at + timedelta(days=line.window_days)
+        closes_at = return_by(facts.delivered_at, line.window_days)
         time_left = closes_at - facts.requested_at
         if (line.condition == "like_new" and line.unit_price >= min_price and time_left <= timedelta(days=days)
                 and line.sku in facts.skus_returned_before):

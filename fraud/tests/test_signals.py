@@ -121,7 +121,7 @@ def test_high_value_fires_at_its_amount(shop, customer, price, fires):
 
 # --- at inspection ---
 
-def _wardrobing_case(shop, customer, warehouse, *, delivered_days_ago=27, price="120.00", condition="like_new",
+def _wardrobing_case(shop, customer, warehouse, *, delivered_days_ago=28, price="120.00", condition="like_new",
                      returned_before=True):
     """A jacket asked back `delivered_days_ago` days into its 30-day window and inspected."""
     tune(K.WARDROBING, min_unit_price="100", days_before_window_end=3)
@@ -136,10 +136,11 @@ def _wardrobing_case(shop, customer, warehouse, *, delivered_days_ago=27, price=
     return rr
 
 
-@pytest.mark.parametrize(("delivered_days_ago", "fires"), [(27, True), (26, False)])
+@pytest.mark.parametrize(("delivered_days_ago", "fires"), [(28, True), (27, False)])
 def test_wardrobing_fires_within_its_days_of_the_window_closing(shop, customer, warehouse, delivered_days_ago,
                                                                 fires):
-    # Delivered 27 days ago, a 30-day window closes within 3 days of the request; 26 days: in 4.
+    # A 30-day window takes requests until the end of day 30 (returns.policies.return_by): delivered
+    # 28 days ago, it closes within 3 days of the request; 27 days ago, in just under 4.
     rr = _wardrobing_case(shop, customer, warehouse, delivered_days_ago=delivered_days_ago)
 
     signal = fired(rr, K.WARDROBING, Stage.INSPECTION)
