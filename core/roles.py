@@ -3,7 +3,8 @@
 after every migrate.
 
 A support agent approves returns up to the agent approval limit; a supervisor approves any
-amount and releases fraud holds (see returns.services.check_approval_authority).
+amount, releases fraud holds (see returns.services.check_approval_authority) and tunes the fraud
+rules' weights and thresholds.
 """
 
 from django.apps import apps as global_apps
@@ -29,6 +30,7 @@ ROLE_PERMISSIONS = {
         "returns.view_returnreason", "returns.change_returnreason", "returns.add_returnreason",
         "orders.view_order", "refunds.view_refund", "refunds.view_refundattempt", "fraud.view_fraudsignal",
         "fraud.view_customerriskprofile", "fraud.change_customerriskprofile",
+        "fraud.view_fraudrule", "fraud.change_fraudrule",
         "returns.issue_giftreceipt", "returns.view_giftreceipt", "refunds.view_giftcard",
         "refunds.view_earlyrefundrecovery", "refunds.view_earlyrefundrevocation", "refunds.restore_early_refunds",
         "rules.view_rulesetversion", "rules.add_rulesetversion", "rules.change_rulesetversion",

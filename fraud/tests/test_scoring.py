@@ -100,18 +100,33 @@ def test_a_customer_flagged_by_staff_stays_flagged_through_refresh_and_scoring(s
     assert (profile.flagged, profile.flagged_reason, profile.lifetime_returns) == (True, "chargebacks", 1)
 
 
-def test_changing_a_weight_in_the_admin_changes_the_score(shop, customer, admin_client):
+def test_a_supervisor_changing_a_weight_in_the_admin_changes_the_score(shop, customer, supervisor, client):
     only(K.RISKY_CATEGORY, weight=15)
     rule = FraudRule.objects.get(kind=K.RISKY_CATEGORY)
     url = reverse("admin:fraud_fraudrule_change", args=[rule.pk])
+    client.force_login(supervisor)
 
-    response = admin_client.post(url, {"weight": "55", "active": "on", "params": '{"categories": ["electronics"]}'})
+    response = client.post(url, {"weight": "55", "active": "on", "params": '{"categories": ["electronics"]}'})
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     rr = request(one_line_order(customer, shop.laptop, "300.00"), customer)
     assert rr.fraud_score == 55
     assert fired(rr, K.RISKY_CATEGORY).score_delta == 55
-    assert rule.history.first().weight == 55
+    assert (rule.history.first().weight, rule.history.first().history_user) == (55, supervisor)
+
+
+def test_an_agent_cannot_change_a_fraud_rule(shop, reviewer, client):
+    rule = fraud_rules()[K.RISKY_CATEGORY]
+    before = (rule.weight, rule.active)
+    assert before[0] > 0 and before[1]
+    client.force_login(reviewer)
+
+    response = client.post(reverse("admin:fraud_fraudrule_change", args=[rule.pk]),
+                           {"weight": "0", "active": "", "params": "{}"})
+
+    assert response.status_code == 403
+    rule.refresh_from_db()
+    assert (rule.weight, rule.active) == before
 
 
 @pytest.mark.parametrize("params", ['{"categories": "electronics"}', '{"min_amount": "100"}'])
