@@ -48,8 +48,14 @@ def _may_ever(method, instance, user) -> bool:
     return any(t.has_perm(instance, user) for t in method._django_fsm.transitions.values())
 
 
+# simple-history keeps a change's reason in a CharField of this length.
+CHANGE_REASON_MAX_LENGTH = 100
+
+
 def save_with_history(instance, *, by, reason: str) -> None:
     instance._history_user = history_user(by)
+    if len(reason) > CHANGE_REASON_MAX_LENGTH:  # a long reason is cut, never a failed save
+        reason = reason[:CHANGE_REASON_MAX_LENGTH - 1] + "…"
     instance._change_reason = reason
     # full_clean() would re-assign a protected state field, which django-fsm forbids;
     # the state only ever changes through a transition, so it needs no cleaning.

@@ -603,6 +603,11 @@ def return_receive(*, return_request, by, received_quantities: dict | None = Non
             errors.add("invalid_received_quantity",
                        f"Received quantity must be between 0 and {line.quantity}.", field=f"lines[{key}]")
     errors.raise_if_any()
+    asked_again = _units_asked_back_again(return_request)
+    if asked_again:
+        raise Conflict(f"{return_request.rma_number} expired and its items were asked back again on "
+                       f"{', '.join(asked_again)}: receive the parcel against that return.",
+                       code="units_asked_back_again")
     apply_transition(return_request, "receive", by=by, reason="parcel received", at=timezone.now())
     short = []
     for key, line in lines.items():
@@ -627,6 +632,25 @@ def _redrive_waiting_events(return_request_id: int) -> None:
     from returns.tasks import redrive_waiting_events
 
     redrive_waiting_events.delay(return_request_id)
+
+
+def _units_asked_back_again(return_request) -> list[str]:
+    """An expired return holds no units, so the customer may ask for them again on a new return
+    before the late parcel turns up. Receiving it against the expired one would then count those
+    units, and their refund, twice. Under the order's lock (the one a new request takes), the RMA
+    numbers of the live returns that now hold units this expired return would need; none otherwise."""
+    if return_request.status != ReturnStatus.EXPIRED:
+        return []
+    Order.objects.select_for_update(of=("self",)).filter(pk=return_request.order_id).exists()
+    lines = list(return_request.lines.select_related("order_line"))
+    claimed = selectors.claimed_quantities(line.order_line_id for line in lines)
+    taken = [line.order_line_id for line in lines
+             if line.quantity > line.order_line.quantity_shipped - claimed.get(line.order_line_id, 0)]
+    if not taken:
+        return []
+    return list(ReturnRequest.objects.filter(lines__order_line_id__in=taken)
+                .exclude(status__in=selectors.VOID_STATUSES).order_by("requested_at")
+                .values_list("rma_number", flat=True).distinct())
 
 
 # --- parcels at the warehouse door ---
@@ -660,10 +684,16 @@ def parcel_receive(*, by, rma_number: str | None = None, tracking_number: str = 
         return_request = _lock(return_request_id, by)
         if return_request.received_at is not None:
             return ParcelReceipt(return_request=return_request, already_received=True)
-        if return_request.status in RECEIVABLE_STATUSES:
+        asked_again = _units_asked_back_again(return_request)
+        if asked_again:
+            problem = (f"{return_request.rma_number} expired and its items were asked back again on "
+                       f"{', '.join(asked_again)}: link the parcel to the return it belongs to.")
+        elif return_request.status in RECEIVABLE_STATUSES:
             received = return_receive(return_request=return_request, by=by, received_quantities=received_quantities)
             return ParcelReceipt(return_request=received)
-        problem = f"{return_request.rma_number} is {return_request.get_status_display().lower()}: no parcel is due."
+        else:
+            problem = (f"{return_request.rma_number} is {return_request.get_status_display().lower()}: "
+                       "no parcel is due.")
     elif rma_number or tracking_number:
         problem = "No return has this RMA or tracking number."
     else:

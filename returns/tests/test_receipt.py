@@ -214,3 +214,40 @@ def test_every_line_can_be_inspected_once_the_linked_return_is_received(order, c
 
     rr.refresh_from_db()
     assert rr.status == ReturnStatus.REFUNDED
+
+
+def test_a_late_parcel_whose_items_were_asked_back_again_waits_for_staff(order, customer, warehouse):
+    expired = authorized_return(order, customer, {"shirt-blue-m": 2})
+    services.return_expire(return_request=expired)
+    again = authorized_return(order, customer, {"shirt-blue-m": 1})  # the units were free again
+
+    receipt = services.parcel_receive(by=warehouse, rma_number=expired.rma_number)
+
+    assert receipt.return_request is None
+    assert receipt.parcel.problem == (f"{expired.rma_number} expired and its items were asked back again on "
+                                      f"{again.rma_number}: link the parcel to the return it belongs to.")
+    reason = receipt.parcel.history.first().history_change_reason  # cut to its column, not a failed save
+    assert reason.startswith(f"unmatched parcel filed: {expired.rma_number} expired") and reason.endswith("…")
+    expired.refresh_from_db()
+    assert expired.status == ReturnStatus.EXPIRED and line_of(expired, "shirt-blue-m").received_quantity is None
+    with pytest.raises(Conflict) as refused:
+        services.parcel_link(parcel=receipt.parcel, return_request=expired, by=warehouse)
+    assert refused.value.code == "units_asked_back_again"
+    receipt.parcel.refresh_from_db()
+    assert not receipt.parcel.is_linked
+
+    linked = services.parcel_link(parcel=receipt.parcel, return_request=again, by=warehouse)
+    assert linked.status == ReturnStatus.RECEIVED
+
+
+def test_a_late_parcel_is_received_when_its_items_are_still_free(order, customer, warehouse):
+    expired = authorized_return(order, customer, {"shirt-blue-m": 1})
+    services.return_expire(return_request=expired)
+    authorized_return(order, customer, {"shirt-blue-m": 1})  # the order's other shirt
+
+    receipt = services.parcel_receive(by=warehouse, rma_number=expired.rma_number)
+
+    assert receipt.return_request.pk == expired.pk
+    expired.refresh_from_db()
+    assert (expired.status, expired.arrived_late) == (ReturnStatus.RECEIVED, True)
+
