@@ -114,13 +114,13 @@ _RefundFacts = type("_RefundFacts", (namedtuple("_RefundRow", [*_REFUND_COLUMNS,
 
 
 # Refunds of the commonest shape are checked wholesale in PostgreSQL: paid in full to the card, with
-# no store credit, charge, replacement or goodwill; posted on approval (sales returns, restocking fee,
+# no store credit, charge, replacement or goodwill; posted on approval (sales returns, restocking and return fees,
 # refunds payable) and once when paid (refunds payable, gateway clearing) and nothing else; their
 # return refunded or closed. For such a refund every check of `_check_refund` reduces to the
 # comparisons below. A refund with anything else — another posting kind or account, a fallback, a
 # partial payment — is not marked and goes through `_check_refund` one by one. A change to
 # `_check_refund` that could flag a refund of this shape must be mirrored here; the test
-# `test_sql_and_python_checks_agree` corrupts such refunds every way the checks look at.
+# `test_reconcile_catches_a_tampered_refund` corrupts such refunds every way the checks look at.
 _PLAINLY_PAID_SQL = """
 CREATE TEMPORARY TABLE reconcile_plainly_paid ON COMMIT DROP AS
 SELECT refund.id
@@ -131,8 +131,14 @@ JOIN (
            SUM(line.amount) FILTER (WHERE entry.kind = %(approved)s AND account.code = %(payable)s) AS approved_payable,
            SUM(line.amount) FILTER (WHERE entry.kind = %(approved)s AND account.code = %(sales)s) AS approved_sales,
            SUM(line.amount) FILTER (WHERE entry.kind = %(approved)s AND account.code = %(fee)s) AS approved_fee,
+           SUM(line.amount) FILTER (WHERE entry.kind = %(approved)s AND account.code = %(return_fee)s)
+               AS approved_return_fee,
+           SUM(line.amount) FILTER (WHERE entry.kind = %(approved)s AND account.code = %(method_fee)s)
+               AS approved_method_fee,
            SUM(line.amount) FILTER (WHERE entry.kind = %(paid)s AND account.code = %(payable)s) AS paid_payable,
-           COUNT(*) FILTER (WHERE NOT (entry.kind = %(approved)s AND account.code IN (%(payable)s, %(sales)s, %(fee)s))
+           COUNT(*) FILTER (WHERE NOT (entry.kind = %(approved)s
+                                       AND account.code IN (%(payable)s, %(sales)s, %(fee)s, %(return_fee)s,
+                                                            %(method_fee)s))
                               AND NOT (entry.kind = %(paid)s AND account.code IN (%(payable)s, %(clearing)s))
                            ) AS other_lines
     FROM refunds_journalline line
@@ -148,6 +154,8 @@ WHERE refund.status = %(completed)s AND refund.goodwill_id IS NULL
   AND posted.approved_payable = -refund.net
   AND posted.approved_sales = refund.gross + refund.shipping_refund
   AND COALESCE(posted.approved_fee, 0) = -refund.restocking_fee
+  AND COALESCE(posted.approved_return_fee, 0) = -refund.return_fees
+  AND COALESCE(posted.approved_method_fee, 0) = -refund.method_fee
   AND posted.paid_payable = refund.net
   AND rr.status IN (%(refunded)s, %(closed)s)
 """
@@ -162,6 +170,7 @@ def _mark_plainly_paid() -> int:
         cursor.execute(_PLAINLY_PAID_SQL, {
             "approved": EntryKind.REFUND_APPROVED, "paid": EntryKind.GATEWAY_REFUND,
             "payable": ledger.REFUNDS_PAYABLE, "sales": ledger.SALES_RETURNS, "fee": ledger.RESTOCKING_FEE_INCOME,
+            "return_fee": ledger.RETURN_FEE_INCOME, "method_fee": ledger.RETURN_METHOD_FEE_INCOME,
             "clearing": ledger.GATEWAY_CLEARING, "completed": RefundStatus.COMPLETED,
             "card": RefundMethod.ORIGINAL_PAYMENT, "refunded": ReturnStatus.REFUNDED, "closed": ReturnStatus.CLOSED,
         })
@@ -193,6 +202,8 @@ def _check_refund(refund: Refund, posted: dict[tuple[str, str], Decimal]) -> lis
     expected_sales = refund.gross + refund.shipping_refund
     if at(EntryKind.REFUND_APPROVED, ledger.SALES_RETURNS) != expected_sales:
         problems.append(f"{name}: sales returns posting differs from gross + shipping {expected_sales}")
+    if at(EntryKind.REFUND_APPROVED, ledger.RESTOCKING_FEE_INCOME) != -refund.restocking_fee:
+        problems.append(f"{name}: restocking fee posted differs from {refund.restocking_fee}")
     if at(EntryKind.REFUND_APPROVED, ledger.RETURN_FEE_INCOME) != -refund.return_fees:
         problems.append(f"{name}: return fees posted differ from {refund.return_fees}")
     if at(EntryKind.REFUND_APPROVED, ledger.RETURN_METHOD_FEE_INCOME) != -refund.method_fee:

@@ -95,6 +95,9 @@ def test_reconcile_passes_on_honest_books(paid_refund, capsys):
     ("UPDATE refunds_refund SET fallback_method = 'cheque'",
      "paid by cheque but no matching cheque_issued entry of 54.000"),
     ("UPDATE returns_returnrequest SET status = 'inspected'", "paid but its return is inspected"),
+    ("UPDATE refunds_refund SET restocking_fee = 1", "restocking fee posted differs from 1"),
+    ("UPDATE refunds_refund SET return_fees = 1", "return fees posted differ from 1"),
+    ("UPDATE refunds_refund SET method_fee = 1", "return method fee posted differs from 1"),
 ])
 def test_reconcile_catches_a_tampered_refund(paid_refund, tamper, expected, capsys):
     with connection.cursor() as cursor:

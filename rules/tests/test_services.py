@@ -118,6 +118,28 @@ def test_fees_come_off_the_refund_and_post_as_fee_income(order, customer, superv
     assert reconcile().ok
 
 
+def test_a_paid_refund_with_fees_is_reconciled_wholesale_and_a_changed_fee_is_caught(
+        order, customer, supervisor, warehouse, django_capture_on_commit_callbacks):
+    from django.db import connection, transaction
+
+    from refunds.reconciliation import _mark_plainly_paid
+
+    publish(supervisor, (ALWAYS, {"type": "fee", "fee": "handling", "amount": "1.00"}))
+    rr = factories.received_return(order=order, customer=customer, warehouse=warehouse,
+                                   lines=[(shirts(order), 1)])
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.inspect_all(rr, by=warehouse)
+    assert Refund.objects.get(return_request=rr).status == "completed"
+    with transaction.atomic():
+        assert _mark_plainly_paid() == 1  # fees are part of the commonest shape
+    assert reconcile().ok
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE refunds_refund SET return_fees = 2")
+    report = reconcile()
+    assert any("return fees posted differ from 2" in problem for problem in report.problems), report.problems
+
+
 def test_a_fee_never_exceeds_what_is_paid(shop, customer, supervisor):
     cheap = factories.make_order(customer=customer, lines=[(shop.shirt, 1, "3.00", "0.00")])
     publish(supervisor, (ALWAYS, {"type": "fee", "fee": "handling", "amount": "20"}))
