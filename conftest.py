@@ -73,3 +73,15 @@ def _sandbox_gateway_clean():
     SandboxGateway.reset()
     yield
     SandboxGateway.reset()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request through the test client leaves its language active in the thread (LocaleMiddleware
+    activates it and nothing deactivates it); each test starts in the default language, wherever
+    test processes happen to place it."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
