@@ -13,6 +13,7 @@ from core import services
 from core.api import schema
 from core.api.exceptions import problem
 from core.api.parsers import BoundedJSONParser
+from core.api.throttling import CallerRateThrottle
 from core.models import ApiToken
 
 
@@ -20,6 +21,11 @@ class LoginRateThrottle(AnonRateThrottle):
     """Password guessing is slowed per client address, whatever the global budget."""
 
     scope = "login"
+
+    def allow_request(self, request, view) -> bool:
+        if request.method != "POST":  # only a login tries a password
+            return True
+        return super().allow_request(request, view)
 
 
 class LoginSerializer(serializers.Serializer):
@@ -40,12 +46,8 @@ class CustomerToken(APIView):
     """A customer's API token: issued for a username and password, revoked by sending it."""
 
     permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle, CallerRateThrottle]
     parser_classes = [parsers.FormParser, parsers.MultiPartParser, BoundedJSONParser]
-
-    def get_throttles(self):
-        if self.request.method == "POST":
-            return [LoginRateThrottle()]
-        return super().get_throttles()
 
     @extend_schema(
         operation_id="auth_token", summary="Exchange a customer's username and password for an API token",

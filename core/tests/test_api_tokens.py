@@ -217,3 +217,25 @@ def test_support_sees_tokens_by_prefix_never_by_digest_and_can_revoke_them(custo
     support.post(reverse("admin:core_apitoken_changelist"),
                  {"action": "revoke_selected", "_selected_action": [token.pk]})
     assert not ApiToken.objects.filter(pk=token.pk).exists()
+
+
+def test_logins_have_their_own_budget_and_revoking_does_not_spend_it(customer):
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.test import override_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    tight = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"caller": "100/min", "login": "2/min"}}
+    cache.clear()
+    try:
+        with override_settings(REST_FRAMEWORK=tight):
+            SimpleRateThrottle.THROTTLE_RATES = tight["DEFAULT_THROTTLE_RATES"]
+            first = _login().json()["token"]
+            assert _with(first).delete("/api/v1/auth/token").status_code == 204
+            assert _with(first).delete("/api/v1/auth/token").status_code == 401
+            assert _login().status_code == 200
+            throttled = _login()
+            assert throttled.status_code == 429 and throttled.json()["code"] == "throttled"
+    finally:
+        cache.clear()
+        SimpleRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
