@@ -51,8 +51,10 @@ class CustomerToken(APIView):
 
     @extend_schema(
         operation_id="auth_token", summary="Exchange a customer's username and password for an API token",
-        description="Each call issues a new token, shown only in this response (only its digest is stored). "
-                    "Send it as `Authorization: Token <token>`. Attempts are throttled per address.",
+        description="Each call issues a new token, shown only in this response (only its digest is stored); "
+                    f"a customer keeps their {services.MAX_TOKENS_PER_USER} most recently used tokens. Send it as "
+                    "`Authorization: Token <token>`. A password change revokes every token. Attempts are "
+                    "throttled per address.",
         request=inline_serializer("TokenRequest", {"username": serializers.CharField(),
                                                    "password": serializers.CharField()}),
         responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
@@ -72,7 +74,7 @@ class CustomerToken(APIView):
             return problem(status_code=429, code="too_many_login_attempts", title=_("Too many failed logins"),
                            detail=_("This login is locked for a while after repeated failures."),
                            headers={"Retry-After": str(int(settings.AXES_COOLOFF_TIME.total_seconds()))})
-        _token, clear = services.api_token_issue(user=login.validated_data["user"])
+        _issued, clear = services.api_token_issue(user=login.validated_data["user"])
         return Response({"token": clear})
 
     @extend_schema(

@@ -42,15 +42,19 @@ class CustomerTokenAuthentication(authentication.BaseAuthentication):
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(_("Invalid token header: send `Token <token>`."))
-        from core import selectors, services
-
+        # The refusals of DRF's TokenAuthentication, word for word, so clients and translations stay as they were.
+        if len(parts) == 1:
+            raise exceptions.AuthenticationFailed(_("Invalid token header. No credentials provided."))
+        if len(parts) > 2:
+            raise exceptions.AuthenticationFailed(_("Invalid token header. Token string should not contain spaces."))
         try:
             clear = parts[1].decode("ascii")
         except UnicodeDecodeError:
-            clear = None
-        token = selectors.api_token_find(token=clear) if clear else None
+            raise exceptions.AuthenticationFailed(
+                _("Invalid token header. Token string should not contain invalid characters.")) from None
+        from core import selectors, services
+
+        token = selectors.api_token_find(token=clear)
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not token.user.is_active:

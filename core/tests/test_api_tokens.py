@@ -147,6 +147,8 @@ def test_delete_without_a_token_is_401_and_revokes_nothing(shop, customer):
         assert response.status_code == 401, response.content
         assert response.json()["code"] == "not_authenticated"
     assert ApiToken.objects.filter(user=customer).count() == 1
+    german = APIClient().delete("/api/v1/auth/token", HTTP_ACCEPT_LANGUAGE="de")
+    assert german.json()["detail"] == "Senden Sie das zu widerrufende Token als `Authorization: Token <token>`."
 
 
 def test_nobody_revokes_another_customers_token_but_support(customer, other_customer, reviewer, finance):
