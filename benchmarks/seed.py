@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from core.models import ApiToken
+
 # The set-based writers of the fraud benchmark: every column its SQL or the field's default.
 from fraud.bench import _execute, _insert_select, _json, _number, _scalar, _table
 from inventory.models import Product
@@ -264,30 +266,36 @@ class ApiOrder:
     line_ids: tuple[int, ...]
 
 
+# A customer's bench token: derived from the run's code and the customer, so that it can be stored as
+# a digest set-based and handed to the load generator in clear.
+_BENCH_TOKEN = "substr(encode(sha256(convert_to(%(salt)s || {customer}, 'UTF8')), 'hex'), 1, 40)"
+
+
 def seed_api_orders(code: str, *, orders: int, lines: int, progress: Progress) -> list[ApiOrder]:
     """Delivered orders, two per customer, each customer with an API token: fresh customers raise
     no fraud signal, so every request takes the full path to an authorised return."""
-    from rest_framework.authtoken.models import Token
-
     reference_data()
     channel = _channel(code)
     prefix = f"{code}-"
     customers = max(1, orders // 2)
     _customers(prefix, customers, progress, "bench_api_customers")
-    _step(progress, "API tokens", lambda: _insert_select(Token, {
-        "key": "substr(encode(sha256(convert_to(%(salt)s || c.id, 'UTF8')), 'hex'), 1, 40)", "user_id": "c.id",
-        "created": "%(now)s",
-    }, "FROM bench_api_customers c", {**_now(), "salt": f"{code}:"}))
+    salt = {"salt": f"{code}:"}
+    _step(progress, "API tokens", lambda: _insert_select(ApiToken, {
+        "digest": f"encode(sha256(convert_to({_BENCH_TOKEN.format(customer='c.id')}, 'UTF8')), 'hex')",
+        "prefix": f"left({_BENCH_TOKEN.format(customer='c.id')}, {ApiToken.PREFIX_LENGTH})", "name": "'bench'",
+        "user_id": "c.id", "created_at": "%(now)s",
+    }, "FROM bench_api_customers c", {**_now(), **salt}))
     _products_table()
     _orders(channel, count=orders, customers=customers, customer_table="bench_api_customers",
             placed="%(now)s - interval '8 days'", lines=lines, price="25.00", progress=progress)
     _payments(channel, progress)
-    _analyze(User, Token, Order, OrderLine, Payment)
+    _analyze(User, ApiToken, Order, OrderLine, Payment)
     with connection.cursor() as cursor:
-        cursor.execute(f"""SELECT t.key, o.id, array_agg(l.id ORDER BY l.id)
+        # Only digests are stored: each customer's token is derived again, as it was seeded.
+        cursor.execute(f"""SELECT {_BENCH_TOKEN.format(customer='o.customer_id')}, o.id, array_agg(l.id ORDER BY l.id)
                              FROM {_table(Order)} o JOIN {_table(OrderLine)} l ON l.order_id = o.id
-                             JOIN {_table(Token)} t ON t.user_id = o.customer_id
-                            WHERE o.channel_id = %s GROUP BY t.key, o.id ORDER BY o.id""", [channel.pk])
+                            WHERE o.channel_id = %(channel)s GROUP BY o.customer_id, o.id ORDER BY o.id""",
+                       {"channel": channel.pk, **salt})
         return [ApiOrder(token, order_id, tuple(line_ids)) for token, order_id, line_ids in cursor.fetchall()]
 
 

@@ -8,11 +8,11 @@ label task, no idempotency store, no throttle: the floor that `POST /api/v1/retu
 from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers, status
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.authentication import CustomerTokenAuthentication
 from orders.models import OrderLine
 from returns.models import ReturnLine, ReturnReason, ReturnRequest
 from returns.rma import new_rma_number
@@ -30,7 +30,7 @@ class _Body(serializers.Serializer):
 
 
 class BareReturnCreate(APIView):
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = [CustomerTokenAuthentication]
     permission_classes = [IsAuthenticated]
     throttle_classes = []
 

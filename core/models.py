@@ -1,3 +1,5 @@
+import hashlib
+
 from django.conf import settings
 from django.db import models
 
@@ -60,3 +62,35 @@ class CustomerProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+
+class ApiToken(models.Model):
+    """A customer's API token, sent as `Authorization: Token <token>`, kept only as its SHA-256 digest.
+
+    The clear token is shown once, when it is issued (`core.services.api_token_issue`). A token is
+    random (160 bits), so a plain digest cannot be reversed and is what a request is looked up by.
+    Its first characters stay in clear so that support and the customer can tell tokens apart.
+    """
+
+    PREFIX_LENGTH = 8
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True, editable=False,
+                              help_text="Hex SHA-256 of the token; the token itself is never stored.")
+    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False,
+                              help_text="The token's first characters, to recognise it.")
+    name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                        help_text="To the minute: updated at most once a minute.")
+
+    class Meta:
+        verbose_name = "API token"
+        permissions = [("revoke_apitoken", "Can revoke a customer's API token")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… of {self.user}"
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

@@ -4,7 +4,7 @@ after every migrate.
 
 A support agent approves returns up to the agent approval limit; a supervisor approves any
 amount, releases fraud holds (see returns.services.check_approval_authority) and tunes the fraud
-rules' weights and thresholds.
+rules' weights and thresholds. Both can revoke a customer's API token (a lost device, a leak).
 """
 
 from django.apps import apps as global_apps
@@ -17,6 +17,7 @@ ROLE_PERMISSIONS = {
         "orders.view_order", "refunds.view_refund", "refunds.view_refundattempt", "fraud.view_fraudsignal",
         "returns.issue_giftreceipt", "returns.view_giftreceipt",
         "rules.view_rulesetversion", "rules.view_rule", "rules.view_listentry",
+        "core.view_apitoken", "core.revoke_apitoken",
     ],
     "Supervisor": [
         "refunds.grant_goodwill", "refunds.settle_collection", "refunds.view_goodwillcredit",
@@ -37,6 +38,7 @@ ROLE_PERMISSIONS = {
         "rules.publish_rulesetversion", "rules.view_rule", "rules.add_rule", "rules.change_rule",
         "rules.delete_rule", "rules.view_listentry", "rules.add_listentry", "rules.change_listentry",
         "rules.delete_listentry",
+        "core.view_apitoken", "core.revoke_apitoken",
     ],
     "Finance": [
         "refunds.view_goodwillcredit",

@@ -29,7 +29,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "rest_framework",
-    "rest_framework.authtoken",
     "rest_framework_api_key",
     "drf_spectacular",
     "django_prometheus",
@@ -166,7 +165,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "core.api.authentication.PartnerKeyAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "core.api.authentication.CustomerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.Scoped"],

@@ -1,5 +1,5 @@
-"""A partner API key is stored hashed: after it is created and used, no column of any table in
-the database holds the key or its secret part, and the key still works."""
+"""Partner API keys and customers' API tokens are stored hashed: after one is created and used, no
+column of any table in the database holds it or its secret part, and it still works."""
 
 import io
 
@@ -8,7 +8,9 @@ from django.core.management import call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
+from core.models import ApiToken
 from partners.models import PartnerAPIKey
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +50,24 @@ def test_the_database_holds_no_api_key_in_clear(shop):
     # key's id, prefix.hash, names the caller of an idempotent request).
     assert set(_tables_holding(prefix)) <= {"partners_partnerapikey.id", "partners_partnerapikey.prefix",
                                             "core_idempotencyrecord.caller"}
+
+
+def test_the_database_holds_no_customer_token_in_clear(shop, customer):
+    order = factories.make_order(customer=customer, lines=[(shop.shirt, 1, "25.00", "2.00")])
+    issued = APIClient().post("/api/v1/auth/token", {"username": "alice", "password": factories.PASSWORD},
+                              format="json", HTTP_IDEMPOTENCY_KEY="token-hash-1")
+    assert issued.status_code == 200
+    token = issued.json()["token"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/returns").status_code == 200
+    line = order.lines.get()
+    assert api.post("/api/v1/returns/quote", {"order_id": order.pk, "lines": [
+        {"order_line_id": line.pk, "quantity": 1, "reason": "wrong_size"}]}, format="json",
+        HTTP_IDEMPOTENCY_KEY="token-hash-2").status_code == 200
+
+    prefix, secret = token[:ApiToken.PREFIX_LENGTH], token[ApiToken.PREFIX_LENGTH:]
+    assert ApiToken.objects.get(user=customer).digest == ApiToken.digest_of(token)
+    assert _tables_holding(secret) == []
+    # Only the prefix, to tell a customer's tokens apart, is kept in clear.
+    assert set(_tables_holding(prefix)) <= {"core_apitoken.prefix"}
