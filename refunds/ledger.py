@@ -79,36 +79,33 @@ def store_credit_account(customer) -> Account:
 
 
 def _account_ids(keys) -> dict:
-    """The ids of the accounts `keys` name (chart codes, `StoreCredit`s), those missing opened, in one
-    statement. An account another transaction opens at the same moment is found by the second try."""
-    if not keys:
+    """The ids of the accounts `keys` name (chart codes, `StoreCredit`s): one lookup, and one more
+    statement to open those missing (an account opened at the same moment elsewhere is kept)."""
+    codes = {key: key.code if isinstance(key, StoreCredit) else key for key in keys}
+    if not codes:
         return {}
-    wanted = {key: (key.code, None, AccountKind.LIABILITY, key.customer_id) if isinstance(key, StoreCredit)
-              else (key, *CHART[key], None) for key in keys}
-    user = get_user_model()
-    sql = f"""
-        WITH wanted (code, name, kind, customer_id) AS (
-            SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[])
-        ), opened AS (
-            INSERT INTO {Account._meta.db_table} (code, name, kind, customer_id)
-            SELECT w.code, coalesce(w.name, 'Store credit of ' || u.{user._meta.get_field(user.USERNAME_FIELD).column}),
-                   w.kind, w.customer_id
-              FROM wanted w LEFT JOIN {user._meta.db_table} u ON u.id = w.customer_id
-             WHERE NOT EXISTS (SELECT 1 FROM {Account._meta.db_table} a WHERE a.code = w.code)
-             ORDER BY w.code
-            ON CONFLICT (code) DO NOTHING
-            RETURNING code, id
-        )
-        SELECT code, id FROM opened
-        UNION ALL SELECT a.code, a.id FROM {Account._meta.db_table} a JOIN wanted USING (code)"""
-    columns = [list(column) for column in zip(*wanted.values(), strict=True)]
-    for _ in range(3):
-        with connection.cursor() as cursor:
-            cursor.execute(sql, columns)
-            found = dict(cursor.fetchall())
-        if all(code in found for code, *_ in wanted.values()):
-            return {key: found[row[0]] for key, row in wanted.items()}
-    raise Account.DoesNotExist(f"ledger accounts not found: {sorted(set(c for c, *_ in wanted.values()) - set(found))}")
+    table = Account._meta.db_table
+    select = f"SELECT code, id FROM {table} WHERE code = ANY(%s::text[])"
+    with connection.cursor() as cursor:
+        cursor.execute(select, [list(codes.values())])
+        found = dict(cursor.fetchall())
+        missing = [key for key, code in codes.items() if code not in found]
+        if missing:
+            user = get_user_model()
+            username = user._meta.get_field(user.USERNAME_FIELD).column
+            cursor.execute(f"""
+                INSERT INTO {table} (code, name, kind, customer_id)
+                SELECT w.code, coalesce(w.name, 'Store credit of ' || u.{username}), w.kind, w.customer_id
+                  FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS w(code, name, kind, customer_id)
+                  LEFT JOIN {user._meta.db_table} u ON u.id = w.customer_id
+                 ORDER BY w.code
+                ON CONFLICT (code) DO NOTHING""",
+                [list(column) for column in zip(*(
+                    (key.code, None, AccountKind.LIABILITY, key.customer_id) if isinstance(key, StoreCredit)
+                    else (key, *CHART[key], None) for key in missing), strict=True)])
+            cursor.execute(select, [[codes[key] for key in missing]])
+            found.update(cursor.fetchall())
+    return {key: found[code] for key, code in codes.items()}
 
 
 def _pk(row_or_id):
