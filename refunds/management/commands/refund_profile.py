@@ -80,8 +80,10 @@ class Command(BaseCommand):
         celery_app.conf.update(task_always_eager=False, broker_url="memory://")
         code = f"{PROFILE_CHANNEL}-{int(time.time())}"
         ids = seed.seed_refunds_due(code, refunds=refunds + WARM_UP, progress=lambda line: None)
+        # The message as refunds.services queues it: the refund's id and gateway.
+        gateways = dict(Refund.objects.filter(pk__in=ids).values_list("pk", "gateway"))
         for refund_id in ids[:WARM_UP]:
-            process_refund.apply((refund_id,), throw=True)
+            process_refund.apply((refund_id,), {"gateway": gateways[refund_id]}, throw=True)
         measured = ids[WARM_UP:]
         statements: Counter[str] = Counter()
         kinds: Counter[str] = Counter()
@@ -91,7 +93,7 @@ class Command(BaseCommand):
             with CaptureQueriesContext(connection) as captured:
                 if profiler:
                     profiler.enable()
-                process_refund.apply((refund_id,), throw=True)
+                process_refund.apply((refund_id,), {"gateway": gateways[refund_id]}, throw=True)
                 if profiler:
                     profiler.disable()
             for query in captured.captured_queries:
