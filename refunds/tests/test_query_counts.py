@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 # The claim 4 (lock, anyone listening, update, history) and its savepoint 2; the sandbox gateway's own
 # books 5 and savepoint 2; the attempt 1; the settlement 13 and savepoint 2: the refund 4 as in the
 # claim, the ledger entry 2, the return moving on 7 (lock, its order, anyone listening, the e-mail's
-# outbox row, update, history, fraud aggregates). 54 before the work per refund was cut.
+# outbox row, update, history, fraud aggregates). It was 59 before the work per refund was cut.
 PAYING_ONE_REFUND = 29
 
 
