@@ -4,7 +4,8 @@ The refunds are written to a scratch database beside the configured one (`<name>
 made and migrated as the test runner makes its database, dropped at the end unless --keep-db), so
 the configured database is never touched. They are seeded set-based as the bench seeds them
 (`benchmarks.seed.seed_refunds_due`: one line paid to the card through the sandbox gateway, pending,
-approved in the ledger), then each goes through `process_refund`'s task body as a worker runs it.
+approved in the ledger; like the bench, it needs a database role that may create databases and set
+`session_replication_role`), then each goes through `process_refund`'s task body as a worker runs it.
 
 Queries per refund are exact and do not depend on the machine; the CPU figure is this process
 only (PostgreSQL's own work is not in it) and moves with the machine's load.
