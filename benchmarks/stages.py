@@ -107,10 +107,11 @@ def api_throughput(*, workers: int, concurrency: int, duration: float, warmup: f
 # --- (b) and (c): refunds through a real worker and Redis ---
 
 def _enqueue(refund_ids) -> None:
+    """The messages refunds.services sends: the refund and its gateway (the seed pays through the sandbox)."""
     from refunds.tasks import process_refund
 
     for refund_id in refund_ids:
-        process_refund.delay(refund_id)
+        process_refund.delay(refund_id, gateway="sandbox")
 
 
 def _paid_count(code: str) -> int:
@@ -148,8 +149,10 @@ def refund_throughput(*, latency_ms: int, refunds: int, pool: str, concurrency: 
              f"gateway latency {latency_ms} ms")
     ids = seed.seed_refunds_due(code, refunds=refunds, progress=progress)
     _purge_queues()
+    # As many gateway slots as the worker runs calls at once: the slots bind, not a default.
     with processes.celery_worker(f"refunds-{latency_ms}ms", queues="refunds", pool=pool, concurrency=concurrency,
-                                 SANDBOX_GATEWAY_LATENCY_MS=latency_ms) as worker:
+                                 SANDBOX_GATEWAY_LATENCY_MS=latency_ms,
+                                 REFUNDS_GATEWAY_CONCURRENCY=concurrency) as worker:
         started = time.perf_counter()
         _enqueue(ids)
         enqueued = time.perf_counter() - started

@@ -11,8 +11,13 @@ logger = logging.getLogger(__name__)
 
 
 def _emit(event_type: str, *, channel_id: int, data) -> None:
+    from partners.selectors import subscriptions_listening
     from partners.services import webhook_event_emit
 
+    # Most changes have no listener, and learning that is one read: no savepoint for it (a read that
+    # fails means the database does, and the change fails with it).
+    if not subscriptions_listening(channel_id=channel_id, event_type=event_type).exists():
+        return
     # In a savepoint, so a webhook problem is logged instead of undoing the return's change.
     try:
         with transaction.atomic():
@@ -41,7 +46,22 @@ def refund_transitioned(sender, instance, source, target, **kwargs) -> None:
         return
     from returns.models import ReturnRequest
 
-    return_request = ReturnRequest.objects.select_related("order").get(pk=instance.return_request_id)
-    data = return_data(return_request, refund=instance)
-    data["refund"]["previous_status"] = source
-    _emit(f"refund.{target}", channel_id=return_request.order.channel_id, data=data)
+    def data():  # read fresh, and only when someone listens
+        return_request = ReturnRequest.objects.select_related("order").get(pk=instance.return_request_id)
+        payload = return_data(return_request, refund=instance)
+        payload["refund"]["previous_status"] = source
+        return payload
+
+    _emit(f"refund.{target}", channel_id=_channel_of(instance), data=data)
+
+
+def _channel_of(refund) -> int:
+    """The sales channel of the refund's order (it never changes): from the return and order the refund
+    was read with (refunds.services reads them under its lock), else one query."""
+    from returns.models import ReturnRequest
+
+    if type(refund).return_request.is_cached(refund):
+        return_request = refund.return_request
+        if type(return_request).order.is_cached(return_request):
+            return return_request.order.channel_id
+    return ReturnRequest.objects.filter(pk=refund.return_request_id).values_list("order__channel_id", flat=True).get()

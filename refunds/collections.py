@@ -60,8 +60,7 @@ def collection_start_for_kept_replacements(*, return_request, lines, by, reason:
     save_with_history(refund, by=by, reason=f"replacement kept: {reason}"[:100])
     ledger.post_refund_approved(refund)
     notification_record(return_request_id=return_request.pk, event=NotificationEvent.REPLACEMENT_CHARGED)
-    pk = refund.pk
-    transaction.on_commit(lambda: _enqueue(pk), robust=True)  # a lost message is re-driven by the sweeper
+    transaction.on_commit(lambda: _enqueue(refund), robust=True)  # a lost message is re-driven by the sweeper
     logger.warning("replacement kept without a return: charging", extra={
         "rma": return_request.rma_number, "refund_id": refund.pk, "amount": str(total)})
     return refund

@@ -94,8 +94,7 @@ def goodwill_grant(*, order, by, amount, method: str, reason: str) -> GoodwillCr
                         gateway=payment.gateway, charge_reference=payment.charge_reference)
         save_with_history(refund, by=by, reason="goodwill refund to the original payment")
         ledger.post_goodwill(grant, refund=refund)
-        pk = refund.pk
-        transaction.on_commit(lambda: _enqueue(pk), robust=True)  # a lost message is re-driven by the sweeper
+        transaction.on_commit(lambda: _enqueue(refund), robust=True)  # a lost message is re-driven by the sweeper
     transaction.on_commit(lambda: RMA_RESOLUTIONS.labels("goodwill").inc())
     logger.info("goodwill granted", extra={"order_id": order.pk, "goodwill_id": grant.pk, "method": method})
     return grant

@@ -4,10 +4,13 @@ Debits are positive, credits negative. PostgreSQL refuses an unbalanced entry at
 any UPDATE or DELETE of a posted line; a correction is a new entry.
 """
 
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Sum
+from django.utils import timezone
 
 from refunds.choices import AccountKind, EntryKind
 from refunds.models import Account, JournalEntry, JournalLine
@@ -55,55 +58,112 @@ CHART = {
 }
 
 
+@dataclass(frozen=True)
+class StoreCredit:
+    """A customer's store-credit account, named by the customer's id (opened on first use)."""
+
+    customer_id: int
+
+    @property
+    def code(self) -> str:
+        return f"store_credit:{self.customer_id}"
+
+
 def account(code: str) -> Account:
-    name, kind = CHART[code]
-    found, _ = Account.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})
-    return found
+    return Account.objects.get(pk=_account_ids([code])[code])
 
 
 def store_credit_account(customer) -> Account:
-    found, _ = Account.objects.get_or_create(
-        code=f"store_credit:{customer.pk}",
-        defaults={"name": f"Store credit of {customer.get_username()}", "kind": AccountKind.LIABILITY,
-                  "customer": customer},
-    )
-    return found
+    key = StoreCredit(customer.pk)
+    return Account.objects.get(pk=_account_ids([key])[key])
 
 
-def post(*, kind: str, reference: str, currency: str, lines: list[tuple[Account, Decimal]], refund=None,
-         return_request=None, memo: str = "") -> JournalEntry | None:
+def _account_ids(keys) -> dict:
+    """The ids of the accounts `keys` name (chart codes, `StoreCredit`s): one lookup, and one more
+    statement to open those missing (an account opened at the same moment elsewhere is kept)."""
+    codes = {key: key.code if isinstance(key, StoreCredit) else key for key in keys}
+    if not codes:
+        return {}
+    table = Account._meta.db_table
+    select = f"SELECT code, id FROM {table} WHERE code = ANY(%s::text[])"
+    with connection.cursor() as cursor:
+        cursor.execute(select, [list(codes.values())])
+        found = dict(cursor.fetchall())
+        missing = [key for key, code in codes.items() if code not in found]
+        if missing:
+            user = get_user_model()
+            username = user._meta.get_field(user.USERNAME_FIELD).column
+            cursor.execute(f"""
+                INSERT INTO {table} (code, name, kind, customer_id)
+                SELECT w.code, coalesce(w.name, 'Store credit of ' || u.{username}), w.kind, w.customer_id
+                  FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS w(code, name, kind, customer_id)
+                  LEFT JOIN {user._meta.db_table} u ON u.id = w.customer_id
+                 ORDER BY w.code
+                ON CONFLICT (code) DO NOTHING""",
+                [list(column) for column in zip(*(
+                    (key.code, None, AccountKind.LIABILITY, key.customer_id) if isinstance(key, StoreCredit)
+                    else (key, *CHART[key], None) for key in missing), strict=True)])
+            cursor.execute(select, [[codes[key] for key in missing]])
+            found.update(cursor.fetchall())
+    return {key: found[code] for key, code in codes.items()}
+
+
+def _pk(row_or_id):
+    return getattr(row_or_id, "pk", row_or_id)
+
+
+def post(*, kind: str, reference: str, currency: str, lines: list[tuple[Account | str | StoreCredit, Decimal]],
+         refund=None, return_request=None, memo: str = "") -> JournalEntry | None:
     """Post one entry; posting the same (kind, reference) twice returns the first entry. An entry
-    whose every amount is zero moves no money and is not posted (None)."""
-    existing = JournalEntry.objects.filter(kind=kind, reference=reference).first()
-    if existing:
-        return existing
+    whose every amount is zero moves no money and is not posted (None).
+
+    An account is an `Account`, a chart code or a `StoreCredit`; `refund` and `return_request` are
+    rows or their ids. The entry and its lines are one statement, after one that finds the accounts."""
     lines = [(acc, amount) for acc, amount in lines if amount]
     if not lines:
         return None
-    try:
-        with transaction.atomic():
-            entry = JournalEntry.objects.create(kind=kind, reference=reference, refund=refund,
-                                                return_request=return_request, memo=memo[:300])
-            JournalLine.objects.bulk_create(
-                [JournalLine(entry=entry, account=acc, amount=amount, currency=currency) for acc, amount in lines])
-    except IntegrityError:
+    ids = _account_ids({acc for acc, _ in lines if not isinstance(acc, Account)})
+    entry = JournalEntry(kind=kind, reference=reference, refund_id=_pk(refund), return_request_id=_pk(return_request),
+                         memo=memo[:300], created_at=timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            WITH entry AS (
+                INSERT INTO {JournalEntry._meta.db_table}
+                       (kind, reference, refund_id, return_request_id, memo, created_at)
+                VALUES (%s, %s, %s, %s, %s, %s)
+                ON CONFLICT (kind, reference) DO NOTHING
+                RETURNING id
+            ), posted AS (
+                INSERT INTO {JournalLine._meta.db_table} (entry_id, account_id, amount, currency)
+                SELECT entry.id, line.account_id, line.amount, %s
+                  FROM entry, unnest(%s::bigint[], %s::numeric[]) WITH ORDINALITY AS line(account_id, amount, n)
+                 ORDER BY line.n
+            )
+            SELECT id FROM entry""",
+            [entry.kind, entry.reference, entry.refund_id, entry.return_request_id, entry.memo, entry.created_at,
+             currency, [acc.pk if isinstance(acc, Account) else ids[acc] for acc, _ in lines],
+             [amount for _, amount in lines]])
+        inserted = cursor.fetchone()
+    if inserted is None:  # posted before (or by a concurrent transaction that has committed since)
         return JournalEntry.objects.get(kind=kind, reference=reference)
+    entry.pk = inserted[0]
+    entry._state.adding, entry._state.db = False, connection.alias
     return entry
 
 
 def _settlement_lines(*, gross, shipping, fee, replacement_total, charge, net,
-                      return_fees=Decimal(0), method_fee=Decimal(0)) -> list[tuple[Account, Decimal]]:
+                      return_fees=Decimal(0), method_fee=Decimal(0)) -> list[tuple[str, Decimal]]:
     """A return's money in one entry: sales reversed (what came back, and the shipping), the fees
     kept (restocking, the return rules' fees, the return method's), the replacements sold, what the
     customer owes us for them, and what we owe them."""
     return [
-        (account(SALES_RETURNS), gross + shipping),
-        (account(RESTOCKING_FEE_INCOME), -fee),
-        (account(RETURN_FEE_INCOME), -return_fees),
-        (account(RETURN_METHOD_FEE_INCOME), -method_fee),
-        (account(EXCHANGE_SALES), -replacement_total),
-        (account(EXCHANGE_RECEIVABLE), charge),
-        (account(REFUNDS_PAYABLE), -net),
+        (SALES_RETURNS, gross + shipping),
+        (RESTOCKING_FEE_INCOME, -fee),
+        (RETURN_FEE_INCOME, -return_fees),
+        (RETURN_METHOD_FEE_INCOME, -method_fee),
+        (EXCHANGE_SALES, -replacement_total),
+        (EXCHANGE_RECEIVABLE, charge),
+        (REFUNDS_PAYABLE, -net),
     ]
 
 
@@ -111,7 +171,7 @@ def post_refund_approved(refund) -> JournalEntry:
     """What the return costs us, and what is owed either way."""
     return post(
         kind=EntryKind.REFUND_APPROVED, reference=f"refund:{refund.pk}", currency=refund.currency,
-        refund=refund, return_request=refund.return_request, memo=f"Refund approved for {refund.return_request}",
+        refund=refund, return_request=refund.return_request_id, memo=f"Refund approved for {refund.return_request}",
         lines=_settlement_lines(gross=refund.gross, shipping=refund.shipping_refund, fee=refund.restocking_fee,
                                 replacement_total=refund.replacement_total, charge=refund.charge_amount,
                                 net=refund.net, return_fees=refund.return_fees,
@@ -133,8 +193,8 @@ def post_exchange_settled(*, return_request, quote) -> JournalEntry | None:
 def post_gateway_refund(refund) -> JournalEntry:
     return post(
         kind=EntryKind.GATEWAY_REFUND, reference=f"refund:{refund.pk}", currency=refund.currency,
-        refund=refund, return_request=refund.return_request, memo=f"Paid back via {refund.gateway}",
-        lines=[(account(REFUNDS_PAYABLE), refund.payment_amount), (account(GATEWAY_CLEARING), -refund.payment_amount)],
+        refund=refund, return_request=refund.return_request_id, memo=f"Paid back via {refund.gateway}",
+        lines=[(REFUNDS_PAYABLE, refund.payment_amount), (GATEWAY_CLEARING, -refund.payment_amount)],
     )
 
 
@@ -142,10 +202,10 @@ def post_gateway_charge(refund) -> JournalEntry:
     """The difference an exchange left the customer to pay, collected."""
     return post(
         kind=EntryKind.GATEWAY_CHARGE, reference=f"refund:{refund.pk}", currency=refund.currency,
-        refund=refund, return_request=refund.return_request,
+        refund=refund, return_request=refund.return_request_id,
         memo=f"Exchange difference collected via {refund.gateway}",
-        lines=[(account(GATEWAY_CLEARING), refund.charge_amount),
-               (account(EXCHANGE_RECEIVABLE), -refund.charge_amount)],
+        lines=[(GATEWAY_CLEARING, refund.charge_amount),
+               (EXCHANGE_RECEIVABLE, -refund.charge_amount)],
     )
 
 
@@ -155,12 +215,12 @@ def post_collection_settled(refund) -> JournalEntry:
     from refunds.choices import CollectionSettlement
 
     from_credit = refund.collection_settlement == CollectionSettlement.STORE_CREDIT
-    debit = store_credit_account(refund.customer) if from_credit else account(OTHER_RECEIPTS)
+    debit = StoreCredit(refund.customer_id) if from_credit else OTHER_RECEIPTS
     how = "deducted from store credit" if from_credit else f"paid by other means ({refund.settlement_reference})"
     return post(
         kind=EntryKind.COLLECTION_SETTLED, reference=f"refund:{refund.pk}", currency=refund.currency,
-        refund=refund, return_request=refund.return_request, memo=f"Collection {how}",
-        lines=[(debit, refund.charge_amount), (account(EXCHANGE_RECEIVABLE), -refund.charge_amount)],
+        refund=refund, return_request=refund.return_request_id, memo=f"Collection {how}",
+        lines=[(debit, refund.charge_amount), (EXCHANGE_RECEIVABLE, -refund.charge_amount)],
     )
 
 
@@ -168,9 +228,9 @@ def post_collection_written_off(refund) -> JournalEntry:
     """A collection given up: what the customer owed becomes an expense."""
     return post(
         kind=EntryKind.COLLECTION_WRITTEN_OFF, reference=f"refund:{refund.pk}", currency=refund.currency,
-        refund=refund, return_request=refund.return_request, memo=f"Written off: {refund.write_off_reason}",
-        lines=[(account(COLLECTION_WRITE_OFF), refund.charge_amount),
-               (account(EXCHANGE_RECEIVABLE), -refund.charge_amount)],
+        refund=refund, return_request=refund.return_request_id, memo=f"Written off: {refund.write_off_reason}",
+        lines=[(COLLECTION_WRITE_OFF, refund.charge_amount),
+               (EXCHANGE_RECEIVABLE, -refund.charge_amount)],
     )
 
 
@@ -179,11 +239,11 @@ def post_store_credit(refund) -> JournalEntry | None:
     amount, bonus = refund.store_credit_amount, refund.store_credit_bonus
     return post(
         kind=EntryKind.STORE_CREDIT_ISSUED, reference=f"refund:{refund.pk}", currency=refund.currency,
-        refund=refund, return_request=refund.return_request, memo="Store credit issued",
+        refund=refund, return_request=refund.return_request_id, memo="Store credit issued",
         lines=[
-            (account(REFUNDS_PAYABLE), amount),
-            (account(STORE_CREDIT_BONUS_EXPENSE), bonus if amount else Decimal(0)),
-            (store_credit_account(refund.customer), -(amount + bonus) if amount else Decimal(0)),
+            (REFUNDS_PAYABLE, amount),
+            (STORE_CREDIT_BONUS_EXPENSE, bonus if amount else Decimal(0)),
+            (StoreCredit(refund.customer_id), -(amount + bonus) if amount else Decimal(0)),
         ],
     )
 
@@ -194,16 +254,16 @@ def post_fallback_store_credit(refund) -> JournalEntry | None:
     amount = refund.payment_amount
     return post(
         kind=EntryKind.STORE_CREDIT_ISSUED, reference=f"refund:{refund.pk}:fallback", currency=refund.currency,
-        refund=refund, return_request=refund.return_request, memo="Store credit issued instead of the gateway",
-        lines=[(account(REFUNDS_PAYABLE), amount), (store_credit_account(refund.customer), -amount)],
+        refund=refund, return_request=refund.return_request_id, memo="Store credit issued instead of the gateway",
+        lines=[(REFUNDS_PAYABLE, amount), (StoreCredit(refund.customer_id), -amount)],
     )
 
 
 def post_cheque(refund) -> JournalEntry:
     return post(
         kind=EntryKind.CHEQUE_ISSUED, reference=f"refund:{refund.pk}", currency=refund.currency,
-        refund=refund, return_request=refund.return_request, memo=f"Cheque {refund.cheque_number} issued",
-        lines=[(account(REFUNDS_PAYABLE), refund.payment_amount), (account(CHEQUES_ISSUED), -refund.payment_amount)],
+        refund=refund, return_request=refund.return_request_id, memo=f"Cheque {refund.cheque_number} issued",
+        lines=[(REFUNDS_PAYABLE, refund.payment_amount), (CHEQUES_ISSUED, -refund.payment_amount)],
     )
 
 
@@ -212,19 +272,19 @@ def post_gift_card(gift_card) -> JournalEntry:
     refund = gift_card.refund
     return post(
         kind=EntryKind.GIFT_CARD_ISSUED, reference=f"refund:{refund.pk}", currency=gift_card.currency,
-        refund=refund, return_request=refund.return_request, memo=f"Gift card ····{gift_card.code_hint} issued",
-        lines=[(account(REFUNDS_PAYABLE), gift_card.initial_amount),
-               (account(GIFT_CARD_LIABILITY), -gift_card.initial_amount)],
+        refund=refund, return_request=refund.return_request_id, memo=f"Gift card ····{gift_card.code_hint} issued",
+        lines=[(REFUNDS_PAYABLE, gift_card.initial_amount),
+               (GIFT_CARD_LIABILITY, -gift_card.initial_amount)],
     )
 
 
 def post_goodwill(goodwill, *, refund=None) -> JournalEntry:
     """A goodwill grant is an expense: owed to the card (through `refund`) or credited at once."""
-    credit = account(REFUNDS_PAYABLE) if refund is not None else store_credit_account(goodwill.customer)
+    credit = REFUNDS_PAYABLE if refund is not None else StoreCredit(goodwill.customer_id)
     return post(
         kind=EntryKind.GOODWILL_GRANTED, reference=f"goodwill:{goodwill.pk}", currency=goodwill.currency,
         refund=refund, memo=f"Goodwill on {goodwill.order}: {goodwill.reason}",
-        lines=[(account(GOODWILL_EXPENSE), goodwill.amount), (credit, -goodwill.amount)],
+        lines=[(GOODWILL_EXPENSE, goodwill.amount), (credit, -goodwill.amount)],
     )
 
 
@@ -234,12 +294,12 @@ def post_write_off(*, return_line, amount: Decimal, currency: str, vendor_claim:
 
     `revision` is the line's inspection revision: a supervisor's correction posts its own entry.
     """
-    debit = account(VENDOR_CLAIMS if vendor_claim else INVENTORY_WRITE_OFF)
+    debit = VENDOR_CLAIMS if vendor_claim else INVENTORY_WRITE_OFF
     reference = f"return_line:{return_line.pk}" + (f":r{revision}" if revision is not None else "")
     return post(
         kind=EntryKind.WRITE_OFF, reference=reference, currency=currency,
-        return_request=return_line.return_request, memo=f"Write-off of {return_line}",
-        lines=[(debit, amount), (account(RETURNED_INVENTORY), -amount)],
+        return_request=return_line.return_request_id, memo=f"Write-off of {return_line}",
+        lines=[(debit, amount), (RETURNED_INVENTORY, -amount)],
     )
 
 
@@ -248,9 +308,9 @@ def post_early_refund_unearned(recovery) -> JournalEntry:
     again for that part, and the customer owes it."""
     return post(
         kind=EntryKind.EARLY_REFUND_UNEARNED, reference=f"early_recovery:{recovery.pk}", currency=recovery.currency,
-        refund=recovery.refund, return_request=recovery.return_request,
+        refund=recovery.refund_id, return_request=recovery.return_request_id,
         memo=f"Early refund not earned ({recovery.get_cause_display().lower()}) on {recovery.return_request}",
-        lines=[(account(EARLY_REFUND_RECEIVABLE), recovery.amount), (account(SALES_RETURNS), -recovery.amount)],
+        lines=[(EARLY_REFUND_RECEIVABLE, recovery.amount), (SALES_RETURNS, -recovery.amount)],
     )
 
 
@@ -260,12 +320,12 @@ def post_early_refund_settled(recovery) -> JournalEntry:
 
     repaid = recovery.status == RecoveryStatus.REPAID
     kind = EntryKind.EARLY_REFUND_REPAID if repaid else EntryKind.EARLY_REFUND_WRITTEN_OFF
-    debit = account(GATEWAY_CLEARING if repaid else EARLY_REFUND_WRITE_OFF)
+    debit = GATEWAY_CLEARING if repaid else EARLY_REFUND_WRITE_OFF
     return post(
         kind=kind, reference=f"early_recovery:{recovery.pk}", currency=recovery.currency,
-        refund=recovery.refund, return_request=recovery.return_request,
+        refund=recovery.refund_id, return_request=recovery.return_request_id,
         memo=f"Early refund {'paid back' if repaid else 'written off'}: {recovery.settlement_note}",
-        lines=[(debit, recovery.amount), (account(EARLY_REFUND_RECEIVABLE), -recovery.amount)],
+        lines=[(debit, recovery.amount), (EARLY_REFUND_RECEIVABLE, -recovery.amount)],
     )
 
 

@@ -14,7 +14,7 @@ def refund_transitioned(sender, instance, name, source, target, **kwargs) -> Non
     from returns.models import ReturnRequest
 
     if type(instance).return_request.is_cached(instance):
-        rma = instance.return_request.rma_number
+        rma = getattr(instance.return_request, "rma_number", None)  # a goodwill refund has no return
     else:
         rma = ReturnRequest.objects.filter(pk=instance.return_request_id).values_list("rma_number", flat=True).first()
     fields = {"rma": rma, "return_id": instance.return_request_id, "refund_id": instance.pk, "from_status": source,

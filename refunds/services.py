@@ -14,11 +14,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from core import tracing
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.transitions import apply_transition, save_with_history
+from orders.models import Payment
 from orders.services import loyalty_reverse_for_return
 from refunds import ledger
 from refunds.calculations import calculate_refund
@@ -34,6 +36,7 @@ from refunds.metrics import (
     REFUNDS_TOTAL,
 )
 from refunds.models import Refund, RefundAttempt
+from refunds.ratelimit import gateway_slot
 from refunds.selectors import refund_inputs_for_return, units_returned_elsewhere
 from refunds.tracing import TracedGateway, process_span
 from returns.choices import RefundMethod, RefundTiming
@@ -51,6 +54,17 @@ def _lock(refund) -> Refund:
     if locked is None:
         raise NotFound("No such refund.", code="refund_not_found")
     return locked
+
+
+def _lock_for_processing(refund_id: int, *, payment_method: bool = False) -> Refund | None:
+    """The refund locked, with its return and order read in the same statement (not locked): what
+    the transition's receivers, the ledger and the span need, without a query each."""
+    refunds = Refund.objects.select_for_update(of=("self",)).select_related("return_request__order")
+    if payment_method:
+        refunds = refunds.annotate(payment_method=Subquery(
+            Payment.objects.filter(gateway=OuterRef("gateway"), charge_reference=OuterRef("charge_reference"))
+            .values("method")[:1]))
+    return refunds.filter(pk=refund_id).first()
 
 
 # --- creation ---
@@ -115,8 +129,7 @@ def refund_create(*, return_request, quote, timing: str, reason: str) -> Refund:
     save_with_history(refund, by=None, reason=reason)
     ledger.post_refund_approved(refund)
     _reverse_loyalty(return_request, quote)
-    pk = refund.pk
-    transaction.on_commit(lambda: _enqueue(pk), robust=True)  # a lost message is re-driven by the sweeper
+    transaction.on_commit(lambda: _enqueue(refund), robust=True)  # a lost message is re-driven by the sweeper
     return refund
 
 
@@ -134,8 +147,7 @@ def _start_gift_card_refund(return_request, quote) -> Refund:
     save_with_history(refund, by=None, reason="gift card refund created on inspection")
     ledger.post_refund_approved(refund)
     _reverse_loyalty(return_request, quote)
-    pk = refund.pk
-    transaction.on_commit(lambda: _enqueue(pk), robust=True)
+    transaction.on_commit(lambda: _enqueue(refund), robust=True)
     return refund
 
 
@@ -154,10 +166,10 @@ def _reverse_loyalty(return_request, quote) -> None:
                                    previously_returned_value=previously)
 
 
-def _enqueue(refund_id: int, countdown: float = 0) -> None:
+def _enqueue(refund: Refund) -> None:
     from refunds.tasks import process_refund
 
-    process_refund.apply_async((refund_id,), countdown=countdown or None)
+    process_refund.apply_async((refund.pk,), {"gateway": refund.gateway})
 
 
 # --- processing ---
@@ -172,6 +184,7 @@ class Claim:
     currency: str
     idempotency_key: str
     operation: str = GatewayOperation.REFUND
+    payment_method: str | None = None  # the original payment's, for the gateway span
 
 
 @dataclass(frozen=True)
@@ -180,27 +193,33 @@ class ProcessResult:
     retry_in: float | None = None
 
 
-@tracing.traced("refund.process", process_span, result=lambda result: {"refund.status": result.status})
+@tracing.traced("refund.process", lambda *, refund_id: {"refund.id": refund_id},
+                result=lambda result: {"refund.status": result.status})
 def refund_process(*, refund_id: int) -> ProcessResult:
     """Drive one refund one step: claim it, call the gateway, settle. Safe to call any number
     of times, from any number of workers at once."""
-    claim = _claim(refund_id)
+    refund, claim = _claim(refund_id)
     if claim is None:
-        status = Refund.objects.filter(pk=refund_id).values_list("status", flat=True).first()
-        return ProcessResult(status=status or "missing")
+        return ProcessResult(status=refund.status if refund else "missing")
     gateway = TracedGateway(get_gateway(), claim=claim)
     request = {"charge_ref": claim.charge_reference, "amount": str(claim.amount), "currency": claim.currency,
                "idempotency_key": claim.idempotency_key, "operation": claim.operation}
-    started_at = timezone.now()
-    clock = time.monotonic()
-    try:
-        call = gateway.charge if claim.operation == GatewayOperation.CHARGE else gateway.refund
-        result = call(charge_ref=claim.charge_reference, amount=claim.amount, currency=claim.currency,
-                      idempotency_key=claim.idempotency_key)
-        error = None
-    except GatewayError as exc:
-        result, error = None, exc
-    latency = time.monotonic() - clock
+    with gateway_slot(claim.gateway or gateway.name) as granted:
+        if not granted:
+            # Every slot stayed taken (a gateway hanging, or a dead worker's slots not yet expired): this
+            # claim's lease lapses and the sweeper re-drives it with the same key.
+            logger.warning("no gateway slot in time", extra={"refund_id": refund_id, "gateway": claim.gateway})
+            return ProcessResult(status=RefundStatus.PROCESSING)
+        started_at = timezone.now()
+        clock = time.monotonic()
+        try:
+            call = gateway.charge if claim.operation == GatewayOperation.CHARGE else gateway.refund
+            result = call(charge_ref=claim.charge_reference, amount=claim.amount, currency=claim.currency,
+                          idempotency_key=claim.idempotency_key)
+            error = None
+        except GatewayError as exc:
+            result, error = None, exc
+        latency = time.monotonic() - clock
     GATEWAY_LATENCY.labels(claim.gateway or gateway.name).observe(latency)
     RefundAttempt.objects.create(
         refund_id=claim.refund_id, number=claim.attempt, gateway=claim.gateway or gateway.name,
@@ -221,10 +240,19 @@ def _outcome(error: GatewayError | None) -> str:
 
 
 @transaction.atomic
-def _claim(refund_id: int) -> Claim | None:
-    refund = Refund.objects.select_for_update().filter(pk=refund_id).first()
+def _claim(refund_id: int) -> tuple[Refund | None, Claim | None]:
+    """The refund locked and, when it is the gateway's turn, what to send it. A refund paid some other
+    way (store credit, gift card) is paid here; one that is not due is left as it is."""
+    refund = _lock_for_processing(refund_id, payment_method=True)
+    if refund is not None:
+        attributes, links = process_span(refund)
+        tracing.annotate(attributes, links=links)
     if refund is None or not _claimable(refund):
-        return None
+        return refund, None
+    return refund, _start(refund)
+
+
+def _start(refund: Refund) -> Claim | None:
     now = timezone.now()
     lease = None if refund.method == RefundMethod.CHEQUE else now + timezone.timedelta(
         seconds=_config("PROCESSING_LEASE_SECONDS"))
@@ -247,7 +275,8 @@ def _claim(refund_id: int) -> Claim | None:
         return None
     return Claim(refund_id=refund.pk, attempt=refund.attempts, gateway=refund.gateway,
                  charge_reference=refund.charge_reference, amount=refund.gateway_amount, currency=refund.currency,
-                 idempotency_key=str(refund.idempotency_key), operation=refund.gateway_operation)
+                 idempotency_key=str(refund.idempotency_key), operation=refund.gateway_operation,
+                 payment_method=refund.payment_method)
 
 
 def _claimable(refund: Refund) -> bool:
@@ -263,7 +292,7 @@ def _claimable(refund: Refund) -> bool:
 
 @transaction.atomic
 def _settle(claim: Claim, *, result, error: GatewayError | None) -> ProcessResult:
-    refund = _lock(claim.refund_id)
+    refund = _lock_for_processing(claim.refund_id)
     if refund.status != RefundStatus.PROCESSING or refund.attempts != claim.attempt:
         # Another worker re-drove it after our lease lapsed; it settles with the same key.
         return ProcessResult(status=refund.status)
@@ -378,8 +407,7 @@ def refund_retry(*, refund, by) -> Refund:
     refund.needs_attention = False
     refund.next_attempt_at = timezone.now()
     save_with_history(refund, by=by, reason="retry requested by finance")
-    pk = refund.pk
-    transaction.on_commit(lambda: _enqueue(pk), robust=True)  # a lost message is re-driven by the sweeper
+    transaction.on_commit(lambda: _enqueue(refund), robust=True)  # a lost message is re-driven by the sweeper
     return refund
 
 

@@ -6,22 +6,26 @@ from celery import shared_task
 from django.conf import settings
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
-def process_refund(self, refund_id: int) -> str:
+@shared_task(bind=True, acks_late=True, max_retries=None, ignore_result=True)
+def process_refund(self, refund_id: int, gateway: str | None = None) -> str:
+    """`gateway` is the refund's, so the token is taken before touching the database; a message
+    queued without it (before it was sent) reads it from the refund."""
     from refunds.models import Refund
     from refunds.ratelimit import take_token
     from refunds.services import refund_process
 
-    gateway = Refund.objects.filter(pk=refund_id).values_list("gateway", flat=True).first() or "default"
-    wait = take_token(gateway)
+    if gateway is None:
+        gateway = Refund.objects.filter(pk=refund_id).values_list("gateway", flat=True).first()
+    bucket = gateway or "default"
+    wait = take_token(bucket)
     while wait and self.request.is_eager:
         time.sleep(wait)
-        wait = take_token(gateway)
+        wait = take_token(bucket)
     if wait:  # over the gateway's rate: wait in the queue, not in a worker
         raise self.retry(countdown=wait)
     result = refund_process(refund_id=refund_id)
     if result.retry_in is not None:
-        process_refund.apply_async((refund_id,), countdown=result.retry_in or None)
+        process_refund.apply_async((refund_id,), {"gateway": gateway}, countdown=result.retry_in or None)
     return result.status
 
 
@@ -35,11 +39,11 @@ def sweep_stuck_refunds() -> int:
     """
     from refunds.selectors import refunds_due_for_sweep
 
-    ids = list(refunds_due_for_sweep(pending_stale_seconds=settings.REFUNDS["PENDING_STALE_SECONDS"])
-               .order_by("updated_at").values_list("pk", flat=True)[:settings.REFUNDS["SWEEP_BATCH"]])
-    for refund_id in ids:
-        process_refund.delay(refund_id)
-    return len(ids)
+    due = list(refunds_due_for_sweep(pending_stale_seconds=settings.REFUNDS["PENDING_STALE_SECONDS"])
+               .order_by("updated_at").values_list("pk", "gateway")[:settings.REFUNDS["SWEEP_BATCH"]])
+    for refund_id, gateway in due:
+        process_refund.delay(refund_id, gateway=gateway)
+    return len(due)
 
 
 @shared_task

@@ -5,19 +5,13 @@ from core import tracing
 from refunds.gateways import GatewayError
 
 
-def process_span(*, refund_id: int) -> tuple[dict, list]:
-    """The attributes and links of `refund.process`, from one read of the refund and its return."""
-    from refunds.models import Refund
-
-    facts = (Refund.objects.filter(pk=refund_id)
-             .values("net", "currency", "method", "return_request__rma_number", "return_request__order_id",
-                     "return_request__trace_context").first())
-    if facts is None:
-        return {"refund.id": refund_id}, []
-    attributes = {"refund.id": refund_id, "refund.rma_id": facts["return_request__rma_number"],
-                  "refund.amount": facts["net"], "refund.currency": facts["currency"],
-                  "refund.order_id": str(facts["return_request__order_id"]), "refund.method": facts["method"]}
-    return attributes, tracing.link_to(facts["return_request__trace_context"], "rma_initiation")
+def process_span(refund) -> tuple[dict, list]:
+    """The attributes and links `refund.process` learns from the refund it locked (read with its return)."""
+    return_request = refund.return_request  # None for a goodwill refund
+    attributes = {"refund.rma_id": return_request and return_request.rma_number, "refund.amount": refund.net,
+                  "refund.currency": refund.currency, "refund.method": refund.method,
+                  "refund.order_id": str(return_request.order_id) if return_request else None}
+    return attributes, tracing.link_to(return_request and return_request.trace_context, "rma_initiation")
 
 
 class TracedGateway:
@@ -30,12 +24,8 @@ class TracedGateway:
         self.name = gateway.name
 
     def refund(self, *, charge_ref, amount, currency, idempotency_key):
-        from orders.models import Payment
-
         claim = self._claim
-        method = (Payment.objects.filter(gateway=claim.gateway, charge_reference=charge_ref)
-                  .values_list("method", flat=True).first())
-        attributes = {"payment.method": method, "payment.gateway": claim.gateway or self.name,
+        attributes = {"payment.method": claim.payment_method, "payment.gateway": claim.gateway or self.name,
                       "refund.amount": amount, "refund.currency": currency, "refund.attempt": claim.attempt}
         with tracing.span("refund.payment_gateway", attributes) as current:
             try:

@@ -276,6 +276,10 @@ REFUNDS = {
     "RATE_LIMIT_PER_SECOND": env.float("REFUNDS_RATE_LIMIT_PER_SECOND", default=20.0),
     "RATE_LIMIT_BURST": env.int("REFUNDS_RATE_LIMIT_BURST", default=20),
     "RATE_LIMIT_REDIS_URL": env("REFUNDS_RATE_LIMIT_REDIS_URL", default=""),
+    # Gateway calls in flight at once per gateway credential, across every worker (slots in Redis at
+    # RATE_LIMIT_REDIS_URL); a call waits this long for a slot, then its refund is re-driven later.
+    "GATEWAY_CONCURRENCY": env.int("REFUNDS_GATEWAY_CONCURRENCY", default=16),
+    "GATEWAY_SLOT_WAIT_SECONDS": env.float("REFUNDS_GATEWAY_SLOT_WAIT_SECONDS", default=30.0),
     "STORE_CREDIT_DEFAULT_BONUS_PERCENT": Decimal("5"),
     # Goodwill a role may grant at once, in the order's currency (a user has the highest of their roles).
     # Currencies with small units get their own table.

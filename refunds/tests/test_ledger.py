@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from refunds import ledger
-from refunds.models import JournalEntry, JournalLine, Refund
+from refunds.models import Account, JournalEntry, JournalLine, Refund
 from tests import factories
 
 D = Decimal
@@ -126,3 +126,55 @@ def test_a_second_payment_posted_for_a_plainly_paid_refund_is_caught(paid_refund
                        (ledger.account(ledger.GATEWAY_CLEARING), D("-54.000"))])
     report = reconcile()
     assert any("refunds payable is 54.000, expected 0" in problem for problem in report.problems), report.problems
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unbalanced_post_is_refused_at_commit_and_leaves_nothing(shop):
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        ledger.post(kind="reversal", reference="test:post-unbalanced", currency="USD",
+                    lines=[(ledger.REFUNDS_PAYABLE, D("10.00")), (ledger.GATEWAY_CLEARING, D("-9.99"))])
+    assert not JournalEntry.objects.exists() and not JournalLine.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_post_writes_its_lines_in_order_on_accounts_opened_as_needed(customer):
+    entry = ledger.post(kind="reversal", reference="test:lines", currency="USD", memo="x" * 400,
+                        lines=[(ledger.REFUNDS_PAYABLE, D("7.50")), (ledger.SALES_RETURNS, D("0")),
+                               (ledger.StoreCredit(customer.pk), D("-7.50"))])
+    assert JournalEntry.objects.get() == entry and len(entry.memo) == 300
+    assert [(line.account.code, line.amount) for line in entry.lines.all()] == [
+        (ledger.REFUNDS_PAYABLE, D("7.50")), (f"store_credit:{customer.pk}", D("-7.50"))]
+    credit = ledger.store_credit_account(customer)
+    assert (credit.name, credit.kind) == (f"Store credit of {customer.username}", "liability")
+    assert credit.customer == customer
+    assert ledger.store_credit_balance(customer, "USD") == D("7.50")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_posts_open_a_new_customers_account_once(customer):
+    from tests.concurrency import run_at_once
+
+    def post(n):
+        with transaction.atomic():
+            return ledger.post(kind="reversal", reference=f"test:concurrent-{n}", currency="USD",
+                               lines=[(ledger.GOODWILL_EXPENSE, D("1.00")),
+                                      (ledger.StoreCredit(customer.pk), D("-1.00"))])
+
+    results = run_at_once(8, post)
+    assert all(isinstance(entry, JournalEntry) for entry in results), results
+    assert ledger.store_credit_balance(customer, "USD") == D("8.00")
+    assert Account.objects.filter(code=f"store_credit:{customer.pk}").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_event_posted_at_once_by_many_is_posted_once(customer):
+    from tests.concurrency import run_at_once
+
+    def post(n):
+        with transaction.atomic():
+            return ledger.post(kind="reversal", reference="test:once", currency="USD",
+                               lines=[(ledger.GOODWILL_EXPENSE, D(n + 1)), (ledger.REFUNDS_PAYABLE, -D(n + 1))])
+
+    results = run_at_once(8, post)
+    assert len({entry.pk for entry in results}) == 1, results
+    assert JournalLine.objects.count() == 2
