@@ -175,9 +175,11 @@ def return_request_create(
     return_request.refund_timing, return_request.refund_timing_reason = _refund_timing(
         order, requested, wanted=decision.get("refund_timing") or RefundTiming.AFTER_INSPECTION,
         gift=gift_receipt is not None)
-    save_with_history(return_request, by=by, reason="scored")
-    if not review:
-        _authorize(return_request, by=None, reason="Authorised automatically: policy and risk allow it.")
+    if review:
+        save_with_history(return_request, by=by, reason="scored")
+    else:  # one write: the score and the authorisation (with its label request) in one history row
+        _authorize(return_request, by=None, reason="Authorised automatically: policy and risk allow it.",
+                   also=("scored",), lines=created)
     tracing.annotate({"return.refund_amount": Decimal(decision["money"]["net"]), "return.currency": order.currency,
                       "return.fraud_score": ctx.fraud_score, "return.needs_review": bool(review)})
     logger.info("return requested", extra={"rma": return_request.rma_number, "needs_review": bool(review)})
@@ -436,20 +438,35 @@ def return_quote(*, return_request: ReturnRequest, store_credit: bool | None = N
 
 # --- review ---
 
-def _authorize(return_request: ReturnRequest, *, by, reason: str) -> None:
+def _authorize(return_request: ReturnRequest, *, by, reason: str, also: tuple[str, ...] = (),
+               lines: list[ReturnLine] | None = None) -> None:
     """Authorised: replacements' stock is held; a return the customer keeps whole goes straight on
-    to its money, any other gets its label (and a trusted customer may get replacements now)."""
-    apply_transition(return_request, "authorize", by=by, reason=reason, at=timezone.now())
-    resolutions.exchange_reserve(return_request, by=by)
-    if return_request.is_returnless:
+    to its money, any other gets its label (and a trusted customer may get replacements now).
+
+    `also` names the changes already made to the return since its last save: with them, the label
+    request is saved in the authorisation's own write and history row. `lines` are the return's
+    lines when the caller holds them all (it has just written them), so none is read again."""
+    returnless = (bool(lines) and all(line.returnless for line in lines)) if lines is not None \
+        else return_request.is_returnless
+    label = not returnless and methods.CARRIER_MODE[return_request.return_method] is not None
+    if label and also:
+        return_request.label_status = LabelStatus.PENDING
+        also = (*also, "label requested")
+    apply_transition(return_request, "authorize", by=by, reason=reason, also=also, at=timezone.now())
+    exchanges = lines is None or any(line.resolution == Resolution.EXCHANGE for line in lines)
+    if exchanges:
+        resolutions.exchange_reserve(return_request, by=by)
+    if returnless:
         resolutions.return_keep(return_request, by=None)
         return
-    resolutions.exchange_dispatch_early(return_request, by=by)
+    if exchanges:
+        resolutions.exchange_dispatch_early(return_request, by=by)
     _refund_early(return_request, reached=RefundTiming.AT_REQUEST)
-    if methods.CARRIER_MODE[return_request.return_method] is None:
+    if not label:
         return  # own shipping: the customer tells us the carrier and tracking number
-    return_request.label_status = LabelStatus.PENDING
-    save_with_history(return_request, by=by, reason="label requested")
+    if return_request.label_status != LabelStatus.PENDING:
+        return_request.label_status = LabelStatus.PENDING
+        save_with_history(return_request, by=by, reason="label requested")
     from returns.tasks import request_label
 
     pk = return_request.pk
