@@ -1,24 +1,14 @@
 """The one place return and refund events are raised: every state change of either model goes
 through a django-fsm transition, and a return's creation through its first save."""
 
-import logging
-
-from django.db import DatabaseError, transaction
-
 from partners.events import return_data
-
-logger = logging.getLogger(__name__)
 
 
 def _emit(event_type: str, *, channel_id: int, data) -> None:
     from partners.services import webhook_event_emit
 
-    # In a savepoint, so a webhook problem is logged instead of undoing the return's change.
-    try:
-        with transaction.atomic():
-            webhook_event_emit(event_type=event_type, channel_id=channel_id, data=data)
-    except DatabaseError:
-        logger.exception("webhook event not recorded", extra={"event_type": event_type})
+    # Contained, so a webhook problem is logged instead of undoing the return's change.
+    webhook_event_emit(event_type=event_type, channel_id=channel_id, data=data, contained=True)
 
 
 def return_created(sender, instance, created, raw=False, **kwargs) -> None:
