@@ -158,7 +158,7 @@ def return_request_create(
 
     from refunds.selectors import refund_inputs_for_return
 
-    inputs = refund_inputs_for_return(return_request)
+    inputs = refund_inputs_for_return(return_request, elsewhere=_held_for_money(ctx))
     order_line_of = {line.pk: line.order_line_id for line in created}
     rule_facts.add_money(decided.facts, inputs=inputs,
                          quoted_lines={order_line_of[item.key]: item for item in inputs["lines"]})
@@ -223,10 +223,16 @@ def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str 
     elif wanted != timing:
         ctx.notices.append({"code": "refund_after_inspection", "detail": timing_reason})
     inputs = refund_inputs_for_lines(order=order, store_credit=refund_method == RefundMethod.STORE_CREDIT,
-                                     items=items, decision=ctx.rules.early, return_method=offer.method,
-                                     method_fee=offer.fee)
+                                     items=items, elsewhere=_held_for_money(ctx), decision=ctx.rules.early,
+                                     return_method=offer.method, method_fee=offer.fee)
     return replace(calculate_refund(**inputs), notices=tuple(ctx.notices), refund_timing=timing,
                    refund_timing_reason=timing_reason)
+
+
+def _held_for_money(ctx: EligibilityContext) -> dict[int, int]:
+    """Units per order line the other live returns hold for money, from eligibility's aggregate
+    (under the order's lock when the return is made, so before it existed: every other return)."""
+    return {pk: claimed.for_money for pk, claimed in ctx.claimed.items()}
 
 
 def _refund_timing(order, requested: list[RequestedLine], *, wanted: str, gift: bool = False) -> tuple[str, str]:
@@ -298,7 +304,7 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
         raise ValidationFailed(_("Choose a refund to the original payment or store credit."),
                                code="invalid_refund_method")
 
-    _resolve_lines(order, requested)
+    ctx.claimed = _resolve_lines(order, requested)
     ctx.rules = _decide_early(order, requested, now=now, acting_for_customer=acting_for_customer)
     tracing.annotate(_eligibility_attributes(order, requested, now))
     ctx.order_has_payment = order.payments.exists()
@@ -355,12 +361,15 @@ def _eligibility_attributes(order, requested: list[RequestedLine], now) -> dict:
             "return.non_returnable_item": unreturnable}
 
 
-def _resolve_lines(order, requested: list[RequestedLine]) -> None:
+def _resolve_lines(order, requested: list[RequestedLine]) -> dict:
+    """Fill in each requested line's order line, reason, policy and returnable units; returns the
+    units other returns claim per order line (returns.selectors.claimed_units)."""
     order_lines = {str(line.pk): line for line in order.lines.all()}
     reasons = {reason.code: reason for reason in selectors.active_reasons()}
     policies = selectors.policies_by_category({line.product.category for line in order_lines.values()},
                                               country=order.shipping_country)
-    returnable = selectors.returnable_quantities(order)
+    claimed = selectors.claimed_units(line.pk for line in order_lines.values())
+    returnable = selectors.returnable_quantities(order, claimed=claimed)
     for line in requested:
         line.order_line = order_lines.get(str(line.order_line_id))
         line.reason = reasons.get(line.reason_code) if isinstance(line.reason_code, str) else None
@@ -368,6 +377,7 @@ def _resolve_lines(order, requested: list[RequestedLine]) -> None:
             line.policy = policies[line.order_line.product.category]
             line.returnable_quantity = returnable[line.order_line.pk]
     _resolve_replacements(order, requested)
+    return claimed
 
 
 def _resolve_replacements(order, requested: list[RequestedLine]) -> None:
