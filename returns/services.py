@@ -12,7 +12,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
@@ -23,14 +23,13 @@ from core.errors import Conflict, ErrorList, InvalidTransition, NotFound, Permis
 from core.money import round_money
 from core.transitions import apply_transition, save_with_history
 from fraud.services import (
-    customer_is_flagged,
     fraud_return_ended,
     fraud_return_expired,
     fraud_return_refunded,
     fraud_score_inspection,
     fraud_score_request,
 )
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, Payment
 from refunds.calculations import calculate_refund
 from returns import methods, resolutions, selectors
 from returns.choices import (
@@ -163,8 +162,8 @@ def return_request_create(
     rule_facts.add_money(decided.facts, inputs=inputs,
                          quoted_lines={order_line_of[item.key]: item for item in inputs["lines"]})
     ctx.amount = calculate_refund(**inputs).net
-    ctx.fraud_score = fraud_score_request(return_request=return_request, amount=ctx.amount)
-    ctx.customer_flagged = customer_is_flagged(order.customer)
+    scored = fraud_score_request(return_request=return_request, amount=ctx.amount)
+    ctx.fraud_score, ctx.customer_flagged = scored.score, scored.customer_flagged
     rule_facts.add_score(decided.facts, fraud_score=ctx.fraud_score, customer_flagged=ctx.customer_flagged)
     decision = rule_decisions.decide(decided.compiled, decided.facts)
     review = decision["review"]
@@ -271,11 +270,12 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
         _require_user(by)
     now = timezone.now()
     acting_for_customer = gift_receipt is not None or not by.has_perm("returns.manage_returnrequest")
-    # The order's lines (with products) and customer are read once here and reused by every later
-    # step of the request; only the order row itself is locked.
+    # The order's lines (with products), customer and whether anything was paid are read once here
+    # and reused by every later step of the request; only the order row itself is locked.
     orders = Order.objects.select_for_update(of=("self",)) if lock else Order.objects
     orders = orders.select_related("customer", "channel").prefetch_related(
-        Prefetch("lines", OrderLine.objects.select_related("product")))
+        Prefetch("lines", OrderLine.objects.select_related("product"))).annotate(
+        has_payment=Exists(Payment.objects.filter(order=OuterRef("pk"))))
     order = orders.filter(pk=order_id).first() if str(order_id).isdigit() else None
     partner_channel = channel_of(by)
     if order is None or (
@@ -307,7 +307,7 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
     ctx.claimed = _resolve_lines(order, requested)
     ctx.rules = _decide_early(order, requested, now=now, acting_for_customer=acting_for_customer)
     tracing.annotate(_eligibility_attributes(order, requested, now))
-    ctx.order_has_payment = order.payments.exists()
+    ctx.order_has_payment = order.has_payment
     errors = ErrorList()
     for line in requested:
         for rule in LINE_RULES:

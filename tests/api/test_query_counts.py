@@ -78,7 +78,7 @@ def partner(shop):
 # caches (the rule set, the fraud rules) and the caller's permissions (a token caller's request also
 # reads the token and, once, the permissions): see docs/performance.md and `manage.py request_profile`.
 # A change that adds a query to the request path fails here; one that removes some should lower these.
-REQUEST_QUERIES = 31
+REQUEST_QUERIES = 29
 IDEMPOTENCY_KEY_QUERIES = 5  # the key's record: expired ones deleted, this one written, then completed
 
 
