@@ -8,11 +8,14 @@ from core.actors import history_user
 from core.errors import InvalidTransition, PermissionDenied
 
 
-def apply_transition(instance, transition: str, *, by, reason: str = "", **kwargs) -> None:
+def apply_transition(instance, transition: str, *, by, reason: str = "", also: tuple[str, ...] = (),
+                     **kwargs) -> None:
     """Run `transition` on a locked `instance`, check `by` may do it, save with history.
 
     `by=None` is the system itself (tasks, automatic decisions); a user must hold the
-    transition's permission (django-fsm's admin does not check it, so we do here).
+    transition's permission (django-fsm's admin does not check it, so we do here). `also` names
+    the other changes made to `instance` since its last save: they are saved in this write, and
+    its history row names them after the reason.
     """
     method = getattr(instance, transition)
     label = type(instance)._meta.verbose_name
@@ -32,7 +35,8 @@ def apply_transition(instance, transition: str, *, by, reason: str = "", **kwarg
     # Who and why, for the post_transition receivers (audit log, notifications).
     instance._transition_by, instance._transition_reason = by, reason
     method(**kwargs)
-    save_with_history(instance, by=by, reason=reason or transition)
+    reason = reason or transition
+    save_with_history(instance, by=by, reason="; ".join([reason.rstrip("."), *also]) if also else reason)
 
 
 def allowed_transitions(instance, user, *, field: str = "status") -> list[str]:
@@ -60,8 +64,18 @@ def save_with_history(instance, *, by, reason: str) -> None:
     # full_clean() would re-assign a protected state field, which django-fsm forbids;
     # the state only ever changes through a transition, so it needs no cleaning.
     protected = [f.name for f in instance._meta.concrete_fields if getattr(f, "protected", False)]
-    # A saved row's foreign keys are checked by PostgreSQL's constraints; checking them again here
-    # would cost a query per key on every state change (full_clean looks each one up).
-    references = [] if instance._state.adding else [f.name for f in instance._meta.concrete_fields if f.is_relation]
+    # A saved row's foreign keys, and a new row's that point at rows this instance holds loaded,
+    # are checked by PostgreSQL's constraints; checking them again here would cost a query per key
+    # (full_clean looks each one up).
+    references = [f.name for f in instance._meta.concrete_fields
+                  if f.is_relation and (not instance._state.adding or _holds_loaded(instance, f))]
     instance.full_clean(exclude=[*protected, *references], validate_unique=False, validate_constraints=False)
     instance.save()
+
+
+def _holds_loaded(instance, field) -> bool:
+    """`instance` holds the row its foreign key `field` points at, as read from the database."""
+    if not field.is_cached(instance):
+        return False
+    related = field.get_cached_value(instance)
+    return related is not None and not related._state.adding and related.pk == getattr(instance, field.attname)

@@ -24,7 +24,7 @@ from core import tracing
 from fraud.choices import SignalKind, Stage
 from fraud.metrics import FRAUD_SCORE
 from fraud.models import CustomerRiskProfile, FraudRule, FraudSignal
-from fraud.selectors import customer_is_flagged  # noqa: F401 - returns.services reads it from here
+from fraud.selectors import customer_is_flagged
 from fraud.signals import (
     INSPECTION_CHECKS,
     REQUEST_CHECKS,
@@ -85,10 +85,17 @@ class ProfileChange:
     refunds: int = 0
 
 
+@dataclass(frozen=True)
+class RequestScore:
+    score: int
+    customer_flagged: bool  # after this return's signals, which may have flagged the customer
+
+
 def _scored(stage: str):
     """Trace the scoring and count its score (once the return's transaction commits)."""
 
-    def record(score: int) -> dict:
+    def record(scored: "int | RequestScore") -> dict:
+        score = scored.score if isinstance(scored, RequestScore) else scored
         transaction.on_commit(lambda: FRAUD_SCORE.labels(stage).observe(score))
         return {"fraud.score": score}
 
@@ -98,11 +105,13 @@ def _scored(stage: str):
 
 @_scored("request")
 @transaction.atomic(savepoint=False)  # called inside the return's transaction: no savepoint to pay for
-def fraud_score_request(*, return_request: ReturnRequest, amount) -> int:
-    """Score a return that has just been created with its lines, and count it in the profile.
+def fraud_score_request(*, return_request: ReturnRequest, amount) -> RequestScore:
+    """Score a return that has just been created with its lines, and count it in the profile;
+    with the score, whether the customer is flagged now (every return of theirs is reviewed).
 
     Three statements whatever the customer's history: the rules, the profile row (with the
-    return's categories), and one write of the signals and the profile's new counts.
+    return's categories), and one write of the signals and the profile's new counts, which
+    answers the flag.
     """
     rules = fraud_rules()
     profile, categories = _request_facts(return_request)
@@ -115,8 +124,10 @@ def fraud_score_request(*, return_request: ReturnRequest, amount) -> int:
     facts = RequestFacts(orders_90d=profile.orders_90d, returns_90d=returns_90d, other_open_returns=other_open,
                          amount=amount, categories=categories)
     fired = evaluate(REQUEST_CHECKS, rules, facts)
-    _apply(return_request, change, stage=Stage.REQUEST, signals=fired)
-    return score(fired)
+    flagged = _apply(return_request, change, stage=Stage.REQUEST, signals=fired)
+    if flagged is None:  # the profile was computed instead of changed
+        flagged = customer_is_flagged(return_request.customer)
+    return RequestScore(score=score(fired), customer_flagged=flagged)
 
 
 REQUEST_FACTS_SQL = """
@@ -321,7 +332,7 @@ UPDATE {profile} SET
     updated_at = %(now)s
   FROM added
  WHERE customer_id = %(customer)s AND refreshed_at IS NOT NULL
-RETURNING customer_id
+RETURNING flagged
 """
 
 
@@ -366,12 +377,14 @@ def risk_profile_refresh(*, customer_id: int) -> CustomerRiskProfile | None:
 
 
 def _apply(return_request: ReturnRequest, change: ProfileChange, *, stage: str = "",
-           signals: Sequence[Signal] = ()) -> None:
+           signals: Sequence[Signal] = ()) -> bool | None:
     """Store the signals (each once per return, stage and kind) and apply the event and their
-    points to the customer's profile, in one statement under the row's lock.
+    points to the customer's profile, in one statement under the row's lock. Returns whether
+    the profile is flagged now.
 
     A customer with no computed profile yet (new, or flagged by hand before any refresh) gets
-    theirs computed instead, which counts everything written so far in this transaction.
+    theirs computed instead, which counts everything written so far in this transaction; then
+    the flag is not known here (None).
     """
     params = {
         "return_request": return_request.pk, "customer": return_request.customer_id, "stage": str(stage),
@@ -390,3 +403,4 @@ def _apply(return_request: ReturnRequest, change: ProfileChange, *, stage: str =
         tracing.annotate({"fraud.signals": [str(signal.kind) for signal in signals]})
         logger.info("fraud signals", extra={"rma": return_request.rma_number, "stage": stage,
                                             "signals": [signal.kind for signal in signals]})
+    return applied[0] if applied is not None else None

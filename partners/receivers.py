@@ -1,29 +1,15 @@
 """The one place return and refund events are raised: every state change of either model goes
 through a django-fsm transition, and a return's creation through its first save."""
 
-import logging
-
-from django.db import DatabaseError, transaction
-
 from partners.events import return_data
-
-logger = logging.getLogger(__name__)
 
 
 def _emit(event_type: str, *, channel_id: int, data) -> None:
-    from partners.selectors import subscriptions_listening
     from partners.services import webhook_event_emit
 
-    # Most changes have no listener, and learning that is one read: no savepoint for it (a read that
-    # fails means the database does, and the change fails with it).
-    if not subscriptions_listening(channel_id=channel_id, event_type=event_type).exists():
-        return
-    # In a savepoint, so a webhook problem is logged instead of undoing the return's change.
-    try:
-        with transaction.atomic():
-            webhook_event_emit(event_type=event_type, channel_id=channel_id, data=data)
-    except DatabaseError:
-        logger.exception("webhook event not recorded", extra={"event_type": event_type})
+    # Contained, so a webhook problem is logged instead of undoing the return's change; `data` may be
+    # a function, built only when someone listens.
+    webhook_event_emit(event_type=event_type, channel_id=channel_id, data=data, contained=True)
 
 
 def return_created(sender, instance, created, raw=False, **kwargs) -> None:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from core.actors import PartnerActor
@@ -173,15 +173,28 @@ def webhook_subscription_delete(*, subscription, by) -> None:
 
 # --- webhook events and their delivery ---
 
-def webhook_event_emit(*, event_type: str, channel_id: int, data) -> list[int]:
+def webhook_event_emit(*, event_type: str, channel_id: int, data, contained: bool = False) -> list[int]:
     """Record the event for every active subscription listening on the channel, in the caller's
     transaction (so a rollback emits nothing and a lost message loses nothing: the sweeper finds
     the row), and queue the sending for after the commit. Returns the delivery ids.
 
-    `data` is the event's data, or a function building it: then it is built only when someone listens."""
+    `data` is the event's data, or a function building it: then it is built only when someone listens.
+    `contained`: a failure to record it is logged instead of undoing the caller's change. The
+    savepoint that takes is opened only when someone listens: most events have no subscriber."""
     subscriptions = list(selectors.subscriptions_listening(channel_id=channel_id, event_type=event_type))
     if not subscriptions:
         return []
+    if not contained:
+        return _record_event(subscriptions, event_type=event_type, data=data)
+    try:
+        with transaction.atomic():
+            return _record_event(subscriptions, event_type=event_type, data=data)
+    except DatabaseError:
+        logger.exception("webhook event not recorded", extra={"event_type": event_type})
+        return []
+
+
+def _record_event(subscriptions, *, event_type: str, data) -> list[int]:
     if callable(data):
         data = data()
     now = timezone.now()

@@ -31,14 +31,16 @@ def units_returned_elsewhere(*, order, exclude_return=None) -> dict[int, int]:
     return {row["order_line_id"]: row["units"] for row in rows}
 
 
-def refund_inputs_for_return(return_request, *, store_credit: bool | None = None) -> dict:
-    """Everything `calculate_refund` needs for this saved return, with its policy snapshot."""
+def refund_inputs_for_return(return_request, *, store_credit: bool | None = None,
+                             elsewhere: dict[int, int] | None = None) -> dict:
+    """Everything `calculate_refund` needs for this saved return, with its policy snapshot.
+    `elsewhere`: `units_returned_elsewhere` when the caller has it already."""
     if store_credit is None:
         store_credit = return_request.refund_method == RefundMethod.STORE_CREDIT
     lines = return_request.lines.select_related("order_line__product", "replacement_order_line")
     chosen = return_request.policy_snapshot.get("return_method") or {}
     inputs = refund_inputs_for_lines(
-        order=return_request.order, store_credit=store_credit, exclude_return=return_request,
+        order=return_request.order, store_credit=store_credit, exclude_return=return_request, elsewhere=elsewhere,
         decision=return_request.rule_decision,
         return_method=return_request.return_method, method_fee=Decimal(chosen.get("fee") or 0),
         items=[(line.pk, line.order_line, line.refundable_quantity, line.condition,
@@ -72,7 +74,8 @@ class Exchange:
 
 
 def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=None, decision=None,
-                            return_method: str = "", method_fee: Decimal = Decimal(0)) -> dict:
+                            return_method: str = "", method_fee: Decimal = Decimal(0),
+                            elsewhere: dict[int, int] | None = None) -> dict:
     """`items` are (key, order line, units, inspected condition or "", policy snapshot dict) and
     optionally an `Exchange` saying how the line is resolved (a refund when absent). `decision`
     is what the return rules decided (fees, waivers, bonus credit per order line); `method_fee`
@@ -86,7 +89,8 @@ def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=
     restocking_waived = "restocking" in (decision.get("waived_fees") or ())
 
     items = [(*item, Exchange()) if len(item) == 5 else item for item in items]
-    elsewhere = units_returned_elsewhere(order=order, exclude_return=exclude_return)
+    if elsewhere is None:
+        elsewhere = units_returned_elsewhere(order=order, exclude_return=exclude_return)
     mine: dict[int, int] = {}
     for _, order_line, units, _, _, exchange in items:
         if exchange.resolution != Resolution.EXCHANGE:

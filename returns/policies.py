@@ -89,6 +89,7 @@ class EligibilityContext:
     policies: list = field(default_factory=list)
     notices: list = field(default_factory=list)  # what a quote tells the customer besides the money
     rules: object = None  # the version deciding this request, its facts and early decision (returns.services)
+    claimed: dict = field(default_factory=dict)  # order line → returns.selectors.ClaimedUnits, before this one
 
 
 # --- request rules: stop at the first denial, later ones assume earlier ones passed ---

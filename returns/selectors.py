@@ -1,33 +1,53 @@
 """Every read the returns app serves, from eligibility to the review queue."""
 
-from django.db.models import F, Prefetch, QuerySet, Sum
+from dataclasses import dataclass
+
+from django.db.models import F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from returns.choices import ReturnStatus
+from returns.choices import Resolution, ReturnStatus
 from returns.models import ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest
 
 # Returns that no longer hold units: those units may be asked for again.
 VOID_STATUSES = (ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED)
 
 
-def claimed_quantities(order_line_ids) -> dict[int, int]:
-    """Units per order line already returned or requested in a live return.
+@dataclass(frozen=True)
+class ClaimedUnits:
+    units: int  # returned or requested in live returns
+    for_money: int  # of those, the units not exchanged (refunds.selectors.units_returned_elsewhere)
+
+
+def claimed_units(order_line_ids) -> dict[int, ClaimedUnits]:
+    """Units per order line already returned or requested in a live return, in one aggregate:
+    all of them (what may still be asked for) and those not exchanged (whether everything shipped
+    has come back for money, which refunds the shipping).
 
     Once a parcel is received, what actually arrived counts (a short shipment frees the rest).
     """
+    units = Coalesce(F("received_quantity"), F("quantity"))
     rows = (
         ReturnLine.objects.filter(order_line_id__in=list(order_line_ids))
         .exclude(return_request__status__in=VOID_STATUSES)
         .values("order_line_id")
-        .annotate(claimed=Sum(Coalesce(F("received_quantity"), F("quantity"))))
+        .annotate(claimed=Sum(units), for_money=Sum(units, filter=~Q(resolution=Resolution.EXCHANGE)))
     )
-    return {row["order_line_id"]: row["claimed"] for row in rows}
+    return {row["order_line_id"]: ClaimedUnits(units=row["claimed"], for_money=row["for_money"] or 0)
+            for row in rows}
 
 
-def returnable_quantities(order) -> dict[int, int]:
+def claimed_quantities(order_line_ids) -> dict[int, int]:
+    """Units per order line already returned or requested in a live return (`claimed_units`)."""
+    return {pk: claimed.units for pk, claimed in claimed_units(order_line_ids).items()}
+
+
+def returnable_quantities(order, *, claimed: dict[int, ClaimedUnits] | None = None) -> dict[int, int]:
+    """Units per line of the order that may still be returned; `claimed` when the caller has it."""
     lines = list(order.lines.all())
-    claimed = claimed_quantities(line.pk for line in lines)
-    return {line.pk: max(0, line.quantity_shipped - claimed.get(line.pk, 0)) for line in lines}
+    if claimed is None:
+        claimed = claimed_units(line.pk for line in lines)
+    return {line.pk: max(0, line.quantity_shipped - (claimed[line.pk].units if line.pk in claimed else 0))
+            for line in lines}
 
 
 def policies_by_category(categories, *, country=None) -> dict[str, ReturnPolicy]:

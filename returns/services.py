@@ -12,7 +12,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
@@ -23,14 +23,13 @@ from core.errors import Conflict, ErrorList, InvalidTransition, NotFound, Permis
 from core.money import round_money
 from core.transitions import apply_transition, save_with_history
 from fraud.services import (
-    customer_is_flagged,
     fraud_return_ended,
     fraud_return_expired,
     fraud_return_refunded,
     fraud_score_inspection,
     fraud_score_request,
 )
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, Payment
 from refunds.calculations import calculate_refund
 from returns import methods, resolutions, selectors
 from returns.choices import (
@@ -158,13 +157,13 @@ def return_request_create(
 
     from refunds.selectors import refund_inputs_for_return
 
-    inputs = refund_inputs_for_return(return_request)
+    inputs = refund_inputs_for_return(return_request, elsewhere=_held_for_money(ctx))
     order_line_of = {line.pk: line.order_line_id for line in created}
     rule_facts.add_money(decided.facts, inputs=inputs,
                          quoted_lines={order_line_of[item.key]: item for item in inputs["lines"]})
     ctx.amount = calculate_refund(**inputs).net
-    ctx.fraud_score = fraud_score_request(return_request=return_request, amount=ctx.amount)
-    ctx.customer_flagged = customer_is_flagged(order.customer)
+    scored = fraud_score_request(return_request=return_request, amount=ctx.amount)
+    ctx.fraud_score, ctx.customer_flagged = scored.score, scored.customer_flagged
     rule_facts.add_score(decided.facts, fraud_score=ctx.fraud_score, customer_flagged=ctx.customer_flagged)
     decision = rule_decisions.decide(decided.compiled, decided.facts)
     review = decision["review"]
@@ -175,9 +174,11 @@ def return_request_create(
     return_request.refund_timing, return_request.refund_timing_reason = _refund_timing(
         order, requested, wanted=decision.get("refund_timing") or RefundTiming.AFTER_INSPECTION,
         gift=gift_receipt is not None)
-    save_with_history(return_request, by=by, reason="scored")
-    if not review:
-        _authorize(return_request, by=None, reason="Authorised automatically: policy and risk allow it.")
+    if review:
+        save_with_history(return_request, by=by, reason="scored")
+    else:  # one write: the score and the authorisation (with its label request) in one history row
+        _authorize(return_request, by=None, reason="Authorised automatically: policy and risk allow it.",
+                   also=("scored",), lines=created)
     tracing.annotate({"return.refund_amount": Decimal(decision["money"]["net"]), "return.currency": order.currency,
                       "return.fraud_score": ctx.fraud_score, "return.needs_review": bool(review)})
     logger.info("return requested", extra={"rma": return_request.rma_number, "needs_review": bool(review)})
@@ -221,10 +222,16 @@ def return_quote_request(*, by, order_id, lines: list[dict], refund_method: str 
     elif wanted != timing:
         ctx.notices.append({"code": "refund_after_inspection", "detail": timing_reason})
     inputs = refund_inputs_for_lines(order=order, store_credit=refund_method == RefundMethod.STORE_CREDIT,
-                                     items=items, decision=ctx.rules.early, return_method=offer.method,
-                                     method_fee=offer.fee)
+                                     items=items, elsewhere=_held_for_money(ctx), decision=ctx.rules.early,
+                                     return_method=offer.method, method_fee=offer.fee)
     return replace(calculate_refund(**inputs), notices=tuple(ctx.notices), refund_timing=timing,
                    refund_timing_reason=timing_reason)
+
+
+def _held_for_money(ctx: EligibilityContext) -> dict[int, int]:
+    """Units per order line the other live returns hold for money, from eligibility's aggregate
+    (under the order's lock when the return is made, so before it existed: every other return)."""
+    return {pk: claimed.for_money for pk, claimed in ctx.claimed.items()}
 
 
 def _refund_timing(order, requested: list[RequestedLine], *, wanted: str, gift: bool = False) -> tuple[str, str]:
@@ -263,11 +270,12 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
         _require_user(by)
     now = timezone.now()
     acting_for_customer = gift_receipt is not None or not by.has_perm("returns.manage_returnrequest")
-    # The order's lines (with products) and customer are read once here and reused by every later
-    # step of the request; only the order row itself is locked.
+    # The order's lines (with products), customer and whether anything was paid are read once here
+    # and reused by every later step of the request; only the order row itself is locked.
     orders = Order.objects.select_for_update(of=("self",)) if lock else Order.objects
     orders = orders.select_related("customer", "channel").prefetch_related(
-        Prefetch("lines", OrderLine.objects.select_related("product")))
+        Prefetch("lines", OrderLine.objects.select_related("product"))).annotate(
+        has_payment=Exists(Payment.objects.filter(order=OuterRef("pk"))))
     order = orders.filter(pk=order_id).first() if str(order_id).isdigit() else None
     partner_channel = channel_of(by)
     if order is None or (
@@ -296,10 +304,10 @@ def _check_eligibility(*, by, order_id, lines, refund_method, lock: bool, offer_
         raise ValidationFailed(_("Choose a refund to the original payment or store credit."),
                                code="invalid_refund_method")
 
-    _resolve_lines(order, requested)
+    ctx.claimed = _resolve_lines(order, requested)
     ctx.rules = _decide_early(order, requested, now=now, acting_for_customer=acting_for_customer)
     tracing.annotate(_eligibility_attributes(order, requested, now))
-    ctx.order_has_payment = order.payments.exists()
+    ctx.order_has_payment = order.has_payment
     errors = ErrorList()
     for line in requested:
         for rule in LINE_RULES:
@@ -353,12 +361,15 @@ def _eligibility_attributes(order, requested: list[RequestedLine], now) -> dict:
             "return.non_returnable_item": unreturnable}
 
 
-def _resolve_lines(order, requested: list[RequestedLine]) -> None:
+def _resolve_lines(order, requested: list[RequestedLine]) -> dict:
+    """Fill in each requested line's order line, reason, policy and returnable units; returns the
+    units other returns claim per order line (returns.selectors.claimed_units)."""
     order_lines = {str(line.pk): line for line in order.lines.all()}
     reasons = {reason.code: reason for reason in selectors.active_reasons()}
     policies = selectors.policies_by_category({line.product.category for line in order_lines.values()},
                                               country=order.shipping_country)
-    returnable = selectors.returnable_quantities(order)
+    claimed = selectors.claimed_units(line.pk for line in order_lines.values())
+    returnable = selectors.returnable_quantities(order, claimed=claimed)
     for line in requested:
         line.order_line = order_lines.get(str(line.order_line_id))
         line.reason = reasons.get(line.reason_code) if isinstance(line.reason_code, str) else None
@@ -366,6 +377,7 @@ def _resolve_lines(order, requested: list[RequestedLine]) -> None:
             line.policy = policies[line.order_line.product.category]
             line.returnable_quantity = returnable[line.order_line.pk]
     _resolve_replacements(order, requested)
+    return claimed
 
 
 def _resolve_replacements(order, requested: list[RequestedLine]) -> None:
@@ -436,20 +448,35 @@ def return_quote(*, return_request: ReturnRequest, store_credit: bool | None = N
 
 # --- review ---
 
-def _authorize(return_request: ReturnRequest, *, by, reason: str) -> None:
+def _authorize(return_request: ReturnRequest, *, by, reason: str, also: tuple[str, ...] = (),
+               lines: list[ReturnLine] | None = None) -> None:
     """Authorised: replacements' stock is held; a return the customer keeps whole goes straight on
-    to its money, any other gets its label (and a trusted customer may get replacements now)."""
-    apply_transition(return_request, "authorize", by=by, reason=reason, at=timezone.now())
-    resolutions.exchange_reserve(return_request, by=by)
-    if return_request.is_returnless:
+    to its money, any other gets its label (and a trusted customer may get replacements now).
+
+    `also` names the changes already made to the return since its last save: with them, the label
+    request is saved in the authorisation's own write and history row. `lines` are the return's
+    lines when the caller holds them all (it has just written them), so none is read again."""
+    returnless = (bool(lines) and all(line.returnless for line in lines)) if lines is not None \
+        else return_request.is_returnless
+    label = not returnless and methods.CARRIER_MODE[return_request.return_method] is not None
+    if label and also:
+        return_request.label_status = LabelStatus.PENDING
+        also = (*also, "label requested")
+    apply_transition(return_request, "authorize", by=by, reason=reason, also=also, at=timezone.now())
+    exchanges = lines is None or any(line.resolution == Resolution.EXCHANGE for line in lines)
+    if exchanges:
+        resolutions.exchange_reserve(return_request, by=by)
+    if returnless:
         resolutions.return_keep(return_request, by=None)
         return
-    resolutions.exchange_dispatch_early(return_request, by=by)
+    if exchanges:
+        resolutions.exchange_dispatch_early(return_request, by=by)
     _refund_early(return_request, reached=RefundTiming.AT_REQUEST)
-    if methods.CARRIER_MODE[return_request.return_method] is None:
+    if not label:
         return  # own shipping: the customer tells us the carrier and tracking number
-    return_request.label_status = LabelStatus.PENDING
-    save_with_history(return_request, by=by, reason="label requested")
+    if return_request.label_status != LabelStatus.PENDING:
+        return_request.label_status = LabelStatus.PENDING
+        save_with_history(return_request, by=by, reason="label requested")
     from returns.tasks import request_label
 
     pk = return_request.pk

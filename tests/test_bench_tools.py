@@ -55,3 +55,41 @@ def test_the_load_generator_counts_what_the_api_answered(live_server):
 def test_the_load_generator_sends_nothing_beyond_the_loopback():
     with pytest.raises(SystemExit, match="loopback only"):
         load.run("http://example.com/api/v1/returns", [], concurrency=1, duration=1, warmup=0)
+
+
+@pytest.mark.django_db
+def test_the_request_profile_counts_each_requests_queries_and_samples_its_cpu():
+    import json
+
+    from django.test import Client
+
+    from benchmarks import profile, stages
+
+    orders = seed.seed_api_orders("lb-profile", orders=5, lines=1, progress=quiet)
+    bodies = stages._bodies(orders)
+    answers = []
+
+    def send(n):
+        authorization, body = bodies[n]
+        answers.append(Client().post("/api/v1/returns", json.dumps(body), content_type="application/json",
+                                     HTTP_AUTHORIZATION=authorization).status_code)
+
+    result = profile.profile_requests(send, requests=2, query_requests=2)
+
+    assert answers == [201] * 5
+    assert len(result.queries) == 2 and min(result.queries) > 10
+    assert sum(result.kinds.values()) == sum(result.queries) == sum(result.shapes.values())
+    assert result.kinds["INSERT"] >= 2 * 2  # the return and its history row, at least
+    assert len(result.cpu_ms) == 2 and sum(result.samples.values()) > 0
+    text = "\n".join(profile.report(result))
+    assert f"queries per request: {result.queries_per_request():.1f}" in text and "database (ORM and driver)" in text
+
+
+def test_the_request_profile_counts_one_statement_with_other_values_as_a_repeat():
+    from benchmarks.profile import statement_kind, statement_shape
+
+    first = """SELECT "x"."id" FROM "x" WHERE "x"."id" = 12 AND "x"."name" = 'it''s' LIMIT 1"""
+    assert statement_shape(first) == statement_shape(first.replace("12", "7").replace("it''s", "other"))
+    assert statement_shape('SAVEPOINT "s1401_x686"') == statement_shape('SAVEPOINT "s1401_x700"')
+    assert statement_kind("WITH inserted AS (INSERT INTO t SELECT 1) SELECT 1") == "INSERT"
+    assert statement_kind('RELEASE SAVEPOINT "s1_x2"') == "RELEASE SAVEPOINT"

@@ -96,7 +96,7 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out username+address is refused before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "core.backends.ModelBackend",  # Django's, reading a user's permissions in one query
 ]
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:orders"
