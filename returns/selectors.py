@@ -4,7 +4,7 @@ from django.db.models import F, Prefetch, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from returns.choices import ReturnStatus
-from returns.models import ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest
+from returns.models import GiftReceipt, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest
 
 # Returns that no longer hold units: those units may be asked for again.
 VOID_STATUSES = (ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED)
@@ -22,6 +22,20 @@ def claimed_quantities(order_line_ids) -> dict[int, int]:
         .annotate(claimed=Sum(Coalesce(F("received_quantity"), F("quantity"))))
     )
     return {row["order_line_id"]: row["claimed"] for row in rows}
+
+
+def lines_on_record(order_line_ids) -> set[int]:
+    """The order lines that a return (live or over, asked for or sent as a replacement) or a gift
+    receipt names: their records keep them, so the OMS may not remove them from the order."""
+    ids = list(order_line_ids)
+    if not ids:
+        return set()
+    return {
+        *ReturnLine.objects.filter(order_line_id__in=ids).values_list("order_line_id", flat=True),
+        *ReturnLine.objects.filter(replacement_order_line_id__in=ids).values_list("replacement_order_line_id",
+                                                                                  flat=True),
+        *GiftReceipt.objects.filter(order_line_id__in=ids).values_list("order_line_id", flat=True),
+    }
 
 
 def returnable_quantities(order) -> dict[int, int]:
