@@ -195,6 +195,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "returns.api.serializers.staff_only_fields_are_optional",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "RefundMethodEnum": "returns.choices.RefundMethod",
         "PaymentMethodEnum": "orders.choices.PaymentMethod",

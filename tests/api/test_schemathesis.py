@@ -10,11 +10,14 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, given, settings
+from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from partners.models import SCOPES
 from partners.services import partner_key_create
+from returns import services
+from returns.api.serializers import ReturnSerializer
 from tests import factories
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
@@ -53,6 +56,18 @@ def test_api_conforms_to_its_schema(operation, partner_headers):
         case.call_and_validate(headers=partner_headers, checks=CHECKS)
 
     call()
+
+
+@pytest.mark.django_db
+def test_a_customers_return_without_the_staff_only_fields_conforms_to_the_schema(order, customer):
+    created = services.return_request_create(by=customer, order_id=order.pk,
+                                             lines=[factories.line_request(order.lines.first(), 1)])
+    case = schema.find_operation_by_id("returns_retrieve").Case(path_parameters={"rma": created.rma_number})
+    response = case.call(headers={"Authorization": f"Token {Token.objects.create(user=customer).key}"})
+
+    assert response.status_code == 200
+    assert not set(ReturnSerializer.STAFF_ONLY) & set(response.json())
+    case.validate_response(response, checks=CHECKS)
 
 
 @pytest.mark.django_db
