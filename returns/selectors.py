@@ -3,6 +3,7 @@
 from django.db.models import F, Prefetch, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from core.storable import unstorable_text
 from returns.choices import ReturnStatus
 from returns.models import GiftReceipt, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest
 
@@ -156,6 +157,8 @@ def returnable_lines(order, *, now=None) -> list[dict]:
 
 def customer_return(*, customer, rma_number: str) -> ReturnRequest | None:
     """One of the customer's own returns by RMA number, with what its page shows; None for anyone else's."""
+    if unstorable_text(str(rma_number)):  # a NUL in the URL: no RMA number has one
+        return None
     return (ReturnRequest.objects.filter(customer=customer, rma_number=str(rma_number).upper(),
                                         gift_receipt__isnull=True)
             .select_related("order", "customer", "refund")
