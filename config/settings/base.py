@@ -198,6 +198,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "returns.api.serializers.staff_only_fields_are_optional",
+        "core.api.links.add_links",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RefundMethodEnum": "returns.choices.RefundMethod",
