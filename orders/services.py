@@ -50,7 +50,7 @@ def order_upsert(*, channel_id: int, external_id: str, data: dict, by=None) -> t
     from core.errors import ErrorList
     from core.money import round_money
     from core.transitions import save_with_history
-    from returns.selectors import claimed_quantities
+    from returns.selectors import claimed_quantities, lines_on_record
 
     errors = ErrorList()
     currency = data["currency"].upper()
@@ -74,9 +74,13 @@ def order_upsert(*, channel_id: int, external_id: str, data: dict, by=None) -> t
     existing = {line.external_id: line for line in order.lines.all()} if not created else {}
     claimed = claimed_quantities(line.pk for line in existing.values())
     incoming = {line["line_id"]: line for line in data["lines"]}
+    on_record = lines_on_record(line.pk for line_id, line in existing.items() if line_id not in incoming)
     for line_id, line in existing.items():
         if line_id not in incoming and claimed.get(line.pk):
             errors.add("line_has_returns", f"Line {line_id} is being returned and cannot be removed.", "lines")
+        elif line_id not in incoming and line.pk in on_record:
+            errors.add("line_on_record", f"Line {line_id} is named by a past return or a gift receipt and cannot "
+                                         "be removed.", "lines")
         elif line_id in incoming and incoming[line_id]["quantity_shipped"] < claimed.get(line.pk, 0):
             errors.add("shipped_below_returned",
                        f"Line {line_id}: {claimed[line.pk]} units are already being returned.", "lines")

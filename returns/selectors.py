@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from django.db.models import F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from core.storable import unstorable_text
 from returns.choices import Resolution, ReturnStatus
-from returns.models import ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest
+from returns.models import GiftReceipt, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest
 
 # Returns that no longer hold units: those units may be asked for again.
 VOID_STATUSES = (ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED)
@@ -39,6 +40,20 @@ def claimed_units(order_line_ids) -> dict[int, ClaimedUnits]:
 def claimed_quantities(order_line_ids) -> dict[int, int]:
     """Units per order line already returned or requested in a live return (`claimed_units`)."""
     return {pk: claimed.units for pk, claimed in claimed_units(order_line_ids).items()}
+
+
+def lines_on_record(order_line_ids) -> set[int]:
+    """The order lines that a return (live or over, asked for or sent as a replacement) or a gift
+    receipt names: their records keep them, so the OMS may not remove them from the order."""
+    ids = list(order_line_ids)
+    if not ids:
+        return set()
+    return {
+        *ReturnLine.objects.filter(order_line_id__in=ids).values_list("order_line_id", flat=True),
+        *ReturnLine.objects.filter(replacement_order_line_id__in=ids).values_list("replacement_order_line_id",
+                                                                                  flat=True),
+        *GiftReceipt.objects.filter(order_line_id__in=ids).values_list("order_line_id", flat=True),
+    }
 
 
 def returnable_quantities(order, *, claimed: dict[int, ClaimedUnits] | None = None) -> dict[int, int]:
@@ -162,6 +177,8 @@ def returnable_lines(order, *, now=None) -> list[dict]:
 
 def customer_return(*, customer, rma_number: str) -> ReturnRequest | None:
     """One of the customer's own returns by RMA number, with what its page shows; None for anyone else's."""
+    if unstorable_text(str(rma_number)):  # a NUL in the URL: no RMA number has one
+        return None
     return (ReturnRequest.objects.filter(customer=customer, rma_number=str(rma_number).upper(),
                                         gift_receipt__isnull=True)
             .select_related("order", "customer", "refund")

@@ -1,4 +1,5 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 
 from core.api import schema
@@ -36,6 +37,8 @@ class LedgerEntries(ApiView):
         entries = selectors.journal_entries_visible_to(request.user)
         kind = request.query_params.get("kind")
         if kind:
+            if kind not in EntryKind.values:
+                raise ValidationError({"kind": [ErrorDetail(f"Unknown kind {kind!r}.", code="invalid_choice")]})
             entries = entries.filter(kind=kind)
         paginator = Cursor()
         page = paginator.paginate_queryset(entries, request, view=self)

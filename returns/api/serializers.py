@@ -195,3 +195,12 @@ class ReturnSerializer(serializers.ModelSerializer):
         if instance.label_status != "issued" or request is None:
             return None
         return request.build_absolute_uri(f"/api/v1/returns/{instance.rma_number}/label")
+
+
+def staff_only_fields_are_optional(result, generator, request, public):
+    """drf-spectacular postprocessing hook: a customer's return comes without the staff-only fields
+    (`ReturnSerializer.STAFF_ONLY`), so the schema must not call them required."""
+    component = result["components"]["schemas"].get("Return", {})
+    if "required" in component:
+        component["required"] = [name for name in component["required"] if name not in ReturnSerializer.STAFF_ONLY]
+    return result

@@ -9,6 +9,7 @@ from core.api import schema
 from core.api.pagination import Cursor
 from core.api.views import ApiView
 from core.errors import Conflict, NotFound
+from core.storable import unstorable_text
 from returns import selectors, services
 from returns.api.serializers import (
     QuoteSerializer,
@@ -47,7 +48,9 @@ TRANSITION = ("Not allowed in the return's current state.", "returnrequest_canno
 
 
 def visible_return(request, rma: str):
-    found = selectors.returns_visible_to(request.user).filter(rma_number=rma.upper()).first()
+    # An RMA number PostgreSQL could not even store (a NUL in the path) names no return.
+    found = None if unstorable_text(rma) else \
+        selectors.returns_visible_to(request.user).filter(rma_number=rma.upper()).first()
     if found is None:
         raise NotFound("No such return.", code="return_not_found")
     return found

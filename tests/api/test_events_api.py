@@ -135,6 +135,15 @@ def test_callers_over_their_budget_get_429_with_retry_after(customer):
         SimpleRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 
 
+@pytest.mark.parametrize("encoding", ["json", "multipart"])
+def test_a_username_longer_than_any_user_is_a_400_and_still_counts_towards_the_lockout(customer, encoding):
+    api = client_for()
+    long_name = "alice" + "x" * 300
+    codes = [api.post("/api/v1/auth/token", {"username": long_name, "password": "wrong"}, format=encoding).status_code
+             for _ in range(5)]
+    assert codes == [400, 400, 400, 400, 429]
+
+
 def test_repeated_wrong_passwords_lock_the_token_login(customer):
     api = client_for()
     codes = [api.post("/api/v1/auth/token", {"username": "alice", "password": "wrong"}, format="json").status_code

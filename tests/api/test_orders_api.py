@@ -1,8 +1,11 @@
 """The OMS pushes orders; the same body twice changes nothing, and returns are never undermined."""
 
+from decimal import Decimal
+
 import pytest
 
 from orders.models import Order, OrderLine
+from returns import gifts, services
 from tests import factories
 from tests.api.conftest import client_for, partner_client
 
@@ -76,6 +79,30 @@ def test_an_update_cannot_undermine_a_return(oms):
     assert oms.put("/api/v1/orders/OMS-200", body(currency="EUR"), format="json").json()["code"] == \
         "currency_immutable"
     assert order.lines.get(external_id="L1").quantity_shipped == 2
+
+
+@pytest.mark.parametrize("record", ["a cancelled return", "a gift receipt"])
+def test_a_line_a_record_names_cannot_be_removed(oms, record):
+    """A return that is over, or a gift receipt, still names the line: removing it is refused with a
+    code and changes nothing (it was a server error: the records' foreign keys protect the line)."""
+    oms.put("/api/v1/orders/OMS-300", body(), format="json")
+    order = Order.objects.get(external_id="OMS-300")
+    mug = order.lines.get(external_id="L1")
+    if record == "a gift receipt":
+        gifts.gift_receipt_issue(by=factories.staff_user("Supervisor", username="sup"), order_id=order.pk,
+                                 order_line_id=mug.pk)
+    else:
+        factories.reasons()
+        created = services.return_request_create(by=order.customer, order_id=order.pk,
+                                                 lines=[factories.line_request(mug, 1)])
+        services.return_cancel(return_request=created, by=order.customer, reason="")
+
+    response = oms.put("/api/v1/orders/OMS-300", body(lines=body()["lines"][1:], shipping_cost="9.95"),
+                       format="json")
+
+    assert response.status_code == 422 and response.json()["code"] == "line_on_record"
+    order.refresh_from_db()
+    assert order.lines.filter(external_id="L1").exists() and order.shipping_cost == Decimal("4.95")
 
 
 @pytest.mark.parametrize(("change", "code"), [

@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from core.api.pagination import Cursor
 from returns.models import ReturnRequest
 from tests import factories
-from tests.api.conftest import client_for
+from tests.api.conftest import client_for, partner_client
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +90,26 @@ def test_text_postgresql_cannot_store_is_refused_before_it_reaches_it(order, cus
     response = client_for(customer).post("/api/v1/returns", body, content_type="application/json")
     assert response.status_code == 400 and response.json()["code"] == "parse_error"
     assert not ReturnRequest.objects.exists()
+
+
+def test_a_nul_in_a_url_is_a_404_or_a_400_with_a_code_not_a_500(order, customer):
+    """PostgreSQL cannot even compare text holding a NUL: an RMA number or a filter carrying one
+    names nothing, and is answered before it reaches the database."""
+    from django.test import Client
+
+    from returns import services
+
+    services.return_request_create(by=customer, order_id=order.pk, lines=[factories.line_request(order.lines.first())])
+    partner = partner_client("acme", "web", ["returns:read", "finance:read"])
+    for path in ("/api/v1/returns/RMA%00", "/api/v1/returns/RMA%00/label"):
+        response = partner.get(path)
+        assert response.status_code == 404 and response.json()["code"] == "return_not_found"
+    for kind in ("refund%00", "no_such_kind"):
+        response = partner.get(f"/api/v1/ledger/entries?kind={kind}")
+        assert response.status_code == 400 and response.json()["errors"][0]["code"] == "invalid_choice"
+    portal = Client()
+    portal.force_login(customer)
+    assert portal.get("/returns/RMA%00/").status_code == 404
 
 
 def test_every_api_view_has_a_request_budget():
