@@ -89,6 +89,7 @@ def order_upsert(*, channel_id: int, external_id: str, data: dict, by=None) -> t
     for index, line in enumerate(data["lines"]):
         if line["quantity_shipped"] > line["quantity_ordered"]:
             errors.add("shipped_above_ordered", "More shipped than ordered.", f"lines[{index}].quantity_shipped")
+    _check_payments(data.get("payments", []), order=order, errors=errors)
     errors.raise_if_any()
 
     for field in ("status", "placed_at", "delivered_at", "shipping_cost", "shipping_country", "tags",
@@ -126,6 +127,28 @@ def order_upsert(*, channel_id: int, external_id: str, data: dict, by=None) -> t
 
 
 LINE_FIELDS = ("quantity_ordered", "quantity_shipped", "unit_price", "unit_tax")
+
+
+def _check_payments(payments, *, order: Order, errors) -> None:
+    """A charge belongs to one order: refunds are paid back to it for that order's returns, so an
+    update may not name a charge twice, nor take one from another order (one query)."""
+    from django.db.models import Q
+
+    keys = [(payment["gateway"], payment["charge_reference"]) for payment in payments]
+    for index, key in enumerate(keys):
+        if key in keys[:index]:
+            errors.add("duplicate_payment", "Each charge may appear once.", f"payments[{index}].charge_reference")
+    if not keys:
+        return
+    named = Q()
+    for gateway, reference in set(keys):
+        named |= Q(gateway=gateway, charge_reference=reference)
+    elsewhere = set(Payment.objects.filter(named).exclude(order_id=order.pk).values_list("gateway",
+                                                                                        "charge_reference"))
+    for index, key in enumerate(keys):
+        if key in elsewhere:
+            errors.add("payment_on_another_order", f"Charge {key[1]} of {key[0]} belongs to another order.",
+                       f"payments[{index}].charge_reference")
 
 
 def _products_for(lines, *, currency: str) -> dict:

@@ -31,9 +31,10 @@ class OrderUpsert(ApiView):
                     "The order lives in the API key's sales channel.",
         request=OrderInput, examples=[ORDER_EXAMPLE], parameters=[schema.IDEMPOTENCY_KEY],
         responses=schema.writes({200: OrderSerializer, 201: OrderSerializer,
-                   422: ("The update would break returns or gift receipts already made.", "currency_immutable",
-                                       "customer_immutable", "line_has_returns", "line_on_record",
-                                       "shipped_below_returned", "amount_precision", "duplicate_line")}),
+                   422: ("The update would break returns or gift receipts already made, or take a charge "
+                         "from another order.", "currency_immutable", "customer_immutable", "line_has_returns",
+                         "line_on_record", "shipped_below_returned", "amount_precision", "duplicate_line",
+                         "duplicate_payment", "payment_on_another_order")}),
     )
     def put(self, request, external_id: str):
         if not external_id.isprintable() or len(external_id) > 100:

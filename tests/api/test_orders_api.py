@@ -58,7 +58,8 @@ def test_the_orders_tags_are_kept_for_the_return_rules(oms):
 def test_the_order_lands_in_the_keys_channel_only(oms, shop):
     oms.put("/api/v1/orders/OMS-7", body(), format="json")
     other = partner_client("app-oms", "app", ["orders:write"])
-    assert other.put("/api/v1/orders/OMS-7", body(), format="json").status_code == 201
+    own_charge = [{**body()["payments"][0], "charge_reference": "ch_app_7"}]
+    assert other.put("/api/v1/orders/OMS-7", body(payments=own_charge), format="json").status_code == 201
     assert sorted(Order.objects.filter(external_id="OMS-7").values_list("channel__code", flat=True)) == ["app", "web"]
 
 
@@ -126,6 +127,25 @@ def test_bad_orders_are_refused_and_write_nothing(oms, bad):
     assert response.status_code in (400, 422), response.json()
     assert response["Content-Type"] == "application/problem+json"
     assert not Order.objects.exists()
+
+
+def test_a_charge_belongs_to_one_order(oms):
+    from orders.models import Payment
+
+    assert oms.put("/api/v1/orders/OMS-500", body(), format="json").status_code == 201
+    # Another order naming the same charge would take it, and the refunds paid back to it, away.
+    taken = oms.put("/api/v1/orders/OMS-501", body(), format="json")
+    assert taken.status_code == 422 and taken.json()["code"] == "payment_on_another_order", taken.json()
+    assert not Order.objects.filter(external_id="OMS-501").exists()
+    assert Payment.objects.get(charge_reference="ch_oms_1").order.external_id == "OMS-500"
+
+    payment = body()["payments"][0]
+    twice = oms.put("/api/v1/orders/OMS-500", body(payments=[payment, payment]), format="json")
+    assert twice.status_code == 422 and twice.json()["code"] == "duplicate_payment", twice.json()
+    # The order's own charge may be updated (a capture amended), and the update is idempotent.
+    amended = oms.put("/api/v1/orders/OMS-500", body(payments=[{**payment, "amount": "39.00"}]), format="json")
+    assert amended.status_code == 200, amended.json()
+    assert Payment.objects.get(charge_reference="ch_oms_1").amount == Decimal("39.00")
 
 
 def test_returnable_lines_say_how_many_and_until_when(customer, order):
