@@ -212,4 +212,20 @@ def wait_for(predicate, worker=None, timeout: float = 120.0, what: str = "the co
             raise AssertionError(f"the worker exited while waiting for {what}:\n{worker_output(worker)}")
         time.sleep(0.05)
     output = worker_output(worker) if worker is not None else ""
-    raise AssertionError(f"timed out waiting for {what}\n{output}")
+    raise AssertionError(f"timed out waiting for {what}\n{_where_things_are()}\n{output}")
+
+
+def _where_things_are() -> str:
+    """What a timed-out wait saw: each refund's state and the messages left in the worker's queues
+    (a message nobody took points at the broker, a claimed refund at the worker)."""
+    from refunds.models import Refund
+
+    refunds = list(Refund.objects.values_list("pk", "status", "attempts"))
+    url = worker_redis_url()
+    if not url:
+        return f"refunds (id, status, attempts): {refunds}"
+    import redis
+
+    client = redis.Redis.from_url(url)
+    queues = {name: client.llen(name) for name in ("default", "refunds", "notifications")}
+    return f"refunds (id, status, attempts): {refunds}; messages waiting in {url}: {queues}"
