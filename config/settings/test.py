@@ -7,6 +7,8 @@ DEBUG = False
 # A real worker started by the end-to-end test runs these settings with a broker and no eager mode.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="memory://")
+# Such a worker's keys start with its test run's prefix (tests/resilience/faults.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": env("TEST_CELERY_KEY_PREFIX", default="")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 REFUNDS = {

@@ -7,10 +7,11 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import psycopg
 import time_machine
@@ -25,13 +26,25 @@ ROOT = Path(__file__).resolve().parents[2]
 CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every publish is refused
 
 
+# Two test runs on one machine (CI beside a local run, two checkouts) share the Redis server: every key
+# a worker test's broker writes starts with this run's own prefix (kombu's global_keyprefix), so one
+# run never reads, nor clears, another's queues.
+BROKER_KEY_PREFIX = f"test-{uuid.uuid4().hex[:12]}:"
+WORKER_QUEUES = ("default", "refunds", "notifications")
+
+
 def worker_redis_url() -> str:
-    """TEST_REDIS_URL on database 13, so worker tests never share a database with other Redis tests."""
-    url = os.environ.get("TEST_REDIS_URL", "")
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/13", parts.query, parts.fragment))
+    return os.environ.get("TEST_REDIS_URL", "")
+
+
+def clear_worker_queues() -> None:
+    """Drop whatever this run's earlier worker tests left on the broker (nobody else's)."""
+    import redis
+
+    client = redis.Redis.from_url(worker_redis_url())
+    keys = list(client.scan_iter(match=f"{BROKER_KEY_PREFIX}*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 # --- the database ---
@@ -128,14 +141,15 @@ def row_locked(table: str, pk: int):
 
 @contextmanager
 def broker(url: str):
-    """Tasks go to `url` instead of running eagerly."""
-    previous = (app.conf.broker_url, app.conf.task_always_eager)
+    """Tasks go to `url` (under this run's key prefix) instead of running eagerly."""
+    previous = (app.conf.broker_url, app.conf.task_always_eager, app.conf.broker_transport_options)
     app.conf.broker_url, app.conf.task_always_eager = url, False
+    app.conf.broker_transport_options = {**previous[2], "global_keyprefix": BROKER_KEY_PREFIX}
     reset_broker_connections()
     try:
         yield
     finally:
-        app.conf.broker_url, app.conf.task_always_eager = previous
+        app.conf.broker_url, app.conf.task_always_eager, app.conf.broker_transport_options = previous
         reset_broker_connections()
 
 
@@ -176,7 +190,8 @@ def celery_worker(redis_url: str, **env):
     """A real worker process on `redis_url`, against the test database; `env` overrides settings.
     Tasks the test queues go to it."""
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": database_url(),
-                "TEST_CELERY_BROKER_URL": redis_url, "CELERY_TASK_ALWAYS_EAGER": "false",
+                "TEST_CELERY_BROKER_URL": redis_url, "TEST_CELERY_KEY_PREFIX": BROKER_KEY_PREFIX,
+                "CELERY_TASK_ALWAYS_EAGER": "false",
                 **{key: str(value) for key, value in env.items()}}
     with tempfile.TemporaryFile(mode="w+") as log:
         worker = subprocess.Popen(
@@ -227,5 +242,5 @@ def _where_things_are() -> str:
     import redis
 
     client = redis.Redis.from_url(url)
-    queues = {name: client.llen(name) for name in ("default", "refunds", "notifications")}
-    return f"refunds (id, status, attempts): {refunds}; messages waiting in {url}: {queues}"
+    queues = {name: client.llen(BROKER_KEY_PREFIX + name) for name in WORKER_QUEUES}
+    return f"refunds (id, status, attempts): {refunds}; messages waiting in {url} ({BROKER_KEY_PREFIX}): {queues}"

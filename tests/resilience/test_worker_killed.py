@@ -6,7 +6,6 @@ import os
 import signal
 
 import pytest
-import redis
 
 from refunds.choices import RefundStatus
 from refunds.models import Refund, SandboxRefund
@@ -14,7 +13,7 @@ from refunds.selectors import refunds_due_for_sweep
 from refunds.tasks import sweep_stuck_refunds
 from returns.choices import ReturnStatus
 from tests import factories
-from tests.resilience.faults import celery_worker, run_sweepers, wait_for, worker_redis_url
+from tests.resilience.faults import celery_worker, clear_worker_queues, run_sweepers, wait_for, worker_redis_url
 from tests.resilience.invariants import assert_nothing_lost
 
 REDIS_URL = worker_redis_url()
@@ -29,9 +28,10 @@ pytestmark = [
 
 @pytest.fixture
 def received(order, customer, warehouse):
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    return factories.received_return(order=order, customer=customer, warehouse=warehouse,
-                                     lines=[(order.lines.first(), 2)])
+    clear_worker_queues()
+    yield factories.received_return(order=order, customer=customer, warehouse=warehouse,
+                                    lines=[(order.lines.first(), 2)])
+    clear_worker_queues()
 
 
 def refund_of(return_request) -> Refund | None:
