@@ -187,6 +187,22 @@ def test_a_password_set_in_the_admin_or_by_command_revokes_the_tokens(customer, 
     assert _with(token).get("/api/v1/returns").status_code == 401
 
 
+def test_turning_password_sign_in_off_revokes_the_tokens(customer, other_customer):
+    admin = Client()
+    admin.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "root-pass-123"))
+    token, theirs = _login().json()["token"], _login("bob").json()["token"]
+    response = admin.post(reverse("admin:auth_user_password_change", args=[customer.pk]),
+                          {"usable_password": "false", "unset-password": "1"})
+    assert response.status_code == 302, response.context["form"].errors if response.context else response
+    customer.refresh_from_db()
+    assert not customer.has_usable_password()
+    assert _with(token).get("/api/v1/returns").status_code == 401
+
+    other_customer.set_unusable_password()  # the same, from code
+    other_customer.save()
+    assert _with(theirs).get("/api/v1/returns").status_code == 401
+
+
 def test_logging_in_or_saving_a_customer_leaves_the_tokens_alone(customer):
     token = _login().json()["token"]
     portal = Client()
