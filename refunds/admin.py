@@ -6,12 +6,14 @@ from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_tools import call_service, posted
 from refunds import collections, services
 from refunds.choices import CollectionSettlement, RefundStatus
 from refunds.models import Account, GiftCard, JournalEntry, JournalLine, Refund, RefundAttempt
+from refunds.selectors import early_refund_held_q
 from returns.choices import RefundMethod
 
 
@@ -51,6 +53,8 @@ class FinanceQueueFilter(admin.SimpleListFilter):
                                                              charge_amount__gt=0)),
         "awaiting_cheque": ("Cheque to write", Q(status=RefundStatus.PROCESSING, method=RefundMethod.CHEQUE)
                             | Q(status=RefundStatus.FALLBACK, fallback_method=RefundMethod.CHEQUE, cheque_number="")),
+        # Not finance's to act on: paid once the parcel is scanned or received (the sweeper does it).
+        "held_for_parcel": ("Early refund held: parcel overdue", lambda: early_refund_held_q(now=timezone.now())),
     }
 
     def lookups(self, request, model_admin):
@@ -58,7 +62,10 @@ class FinanceQueueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         queue = self.QUEUES.get(self.value())
-        return queryset.filter(queue[1]) if queue else queryset
+        if queue is None:
+            return queryset
+        condition = queue[1]
+        return queryset.filter(condition() if callable(condition) else condition)
 
 
 class FallBackForm(forms.Form):

@@ -142,25 +142,46 @@ def _inspection_shortfall(return_request, refund: Refund) -> tuple[Decimal, dict
 # --- deadlines ---
 
 def missed_deadline(return_request, refund: Refund, *, now) -> tuple[str, dict] | None:
-    """Why a refund paid early is overdue now, or None: paid at request and the parcel not scanned
-    within EARLY_REFUND_SCAN_DAYS of the authorisation, or paid by the first scan and the parcel
-    not received within EARLY_REFUND_RECEIPT_DAYS of that scan. `selectors.early_refunds_overdue`
-    is the same test for every refund at once."""
-    config = settings.RETURNS
-    if refund.completed_at is None or return_request.received_at is not None:
+    """Why a refund paid early is overdue now, or None. `selectors.early_refunds_overdue` is the same
+    test for every refund at once."""
+    if refund.completed_at is None:
         return None
-    if refund.timing == T.AT_REQUEST and return_request.shipped_at is None:
+    return parcel_overdue(return_request, timing=refund.timing, now=now)
+
+
+def parcel_overdue(return_request, *, timing: str, now) -> tuple[str, dict] | None:
+    """Why the parcel of a return refunded early (at `timing`) has missed its deadline, or None:
+    refunded at request and the parcel not scanned within EARLY_REFUND_SCAN_DAYS of the authorisation,
+    or refunded by the first scan and the parcel not received within EARLY_REFUND_RECEIPT_DAYS of that
+    scan. `selectors.parcel_overdue_q` is the same test in SQL."""
+    config = settings.RETURNS
+    if return_request.received_at is not None:
+        return None
+    if timing == T.AT_REQUEST and return_request.shipped_at is None:
         deadline = return_request.authorized_at + timedelta(days=config["EARLY_REFUND_SCAN_DAYS"])
         if deadline < now:
             return RecoveryCause.NOT_SCANNED, {"authorized_at": return_request.authorized_at.isoformat(),
                                                "deadline": deadline.isoformat()}
-    if refund.timing in (T.AT_REQUEST, T.FIRST_SCAN) and return_request.shipped_at is not None:
+    if timing in (T.AT_REQUEST, T.FIRST_SCAN) and return_request.shipped_at is not None:
         deadline = return_request.shipped_at + timedelta(days=config["EARLY_REFUND_RECEIPT_DAYS"])
         if deadline < now:
             return RecoveryCause.NOT_RECEIVED, {"shipped_at": return_request.shipped_at.isoformat(),
                                                 "deadline": deadline.isoformat(),
                                                 "tracking_number": return_request.tracking_number}
     return None
+
+
+def early_refund_held(refund: Refund, *, now) -> bool:
+    """Whether an early refund not paid yet (pending, or failed and waiting for a retry or for finance)
+    waits for its parcel: the parcel missed its deadline, so paying now would pay for goods that may
+    never come. It is paid once the parcel is scanned or received (the sweeper picks it up again).
+    A refund in processing is not held: its gateway call may already have paid, and only re-driving
+    it with the same key finds out. `selectors.early_refunds_held` is the same test in SQL."""
+    from refunds.choices import RefundStatus
+
+    return (refund.status in (RefundStatus.PENDING, RefundStatus.FAILED) and refund.return_request_id is not None
+            and refund.timing in EARLY_REFUND_TIMINGS
+            and parcel_overdue(refund.return_request, timing=refund.timing, now=now) is not None)
 
 
 @transaction.atomic

@@ -128,20 +128,20 @@ def refund_inputs_for_lines(*, order, items, store_credit: bool, exclude_return=
 
 
 def refunds_due_for_sweep(*, pending_stale_seconds: int) -> QuerySet[Refund]:
-    """Refunds a lost message or a dead worker has left behind."""
+    """Refunds a lost message or a dead worker has left behind (not those held for their parcel)."""
     now = timezone.now()
     return Refund.objects.filter(
         Q(status=RefundStatus.PENDING, updated_at__lt=now - timezone.timedelta(seconds=pending_stale_seconds))
         | Q(status=RefundStatus.PROCESSING, lease_expires_at__lt=now)
         | Q(status=RefundStatus.FAILED, needs_attention=False, next_attempt_at__lte=now)
-    ).exclude(method=RefundMethod.CHEQUE, status=RefundStatus.PROCESSING)
+    ).exclude(method=RefundMethod.CHEQUE, status=RefundStatus.PROCESSING).exclude(early_refund_held_q(now=now))
 
 
-def early_refunds_overdue(*, now) -> QuerySet[Refund]:
-    """Refunds paid early, not yet recovered, whose parcel missed its deadline: not scanned within
-    EARLY_REFUND_SCAN_DAYS of the authorisation (paid at request), or not received within
-    EARLY_REFUND_RECEIPT_DAYS of the first scan (paid at request or at the scan). One query;
-    `early_refunds.missed_deadline` is the same test for one refund, under its lock."""
+def parcel_overdue_q(*, now) -> Q:
+    """Refunds of returns refunded early whose parcel missed its deadline: not scanned within
+    EARLY_REFUND_SCAN_DAYS of the authorisation (refunded at request), or not received within
+    EARLY_REFUND_RECEIPT_DAYS of the first scan (refunded at request or at the scan).
+    `early_refunds.parcel_overdue` is the same test for one return."""
     from datetime import timedelta
 
     from django.conf import settings
@@ -151,12 +151,26 @@ def early_refunds_overdue(*, now) -> QuerySet[Refund]:
     config = settings.RETURNS
     scan_by = now - timedelta(days=config["EARLY_REFUND_SCAN_DAYS"])
     receive_by = now - timedelta(days=config["EARLY_REFUND_RECEIPT_DAYS"])
-    return Refund.objects.filter(
-        Q(timing=RefundTiming.AT_REQUEST, return_request__shipped_at__isnull=True,
-          return_request__authorized_at__lt=scan_by)
-        | Q(timing__in=(RefundTiming.AT_REQUEST, RefundTiming.FIRST_SCAN), return_request__shipped_at__lt=receive_by),
-        completed_at__isnull=False, early_recovery__isnull=True, return_request__received_at__isnull=True,
-    )
+    return (Q(timing=RefundTiming.AT_REQUEST, return_request__shipped_at__isnull=True,
+              return_request__authorized_at__lt=scan_by)
+            | Q(timing__in=(RefundTiming.AT_REQUEST, RefundTiming.FIRST_SCAN),
+                return_request__shipped_at__lt=receive_by)) & Q(return_request__received_at__isnull=True)
+
+
+def early_refunds_overdue(*, now) -> QuerySet[Refund]:
+    """Refunds paid early, not yet recovered, whose parcel missed its deadline. One query;
+    `early_refunds.missed_deadline` is the same test for one refund, under its lock."""
+    return Refund.objects.filter(parcel_overdue_q(now=now), completed_at__isnull=False,
+                                 early_recovery__isnull=True)
+
+
+def early_refunds_held(*, now) -> QuerySet[Refund]:
+    """Early refunds not paid yet that wait for their overdue parcel (`early_refunds.early_refund_held`)."""
+    return Refund.objects.filter(early_refund_held_q(now=now))
+
+
+def early_refund_held_q(*, now) -> Q:
+    return parcel_overdue_q(now=now) & Q(status__in=(RefundStatus.PENDING, RefundStatus.FAILED))
 
 
 def refunds_needing_attention() -> QuerySet[Refund]:

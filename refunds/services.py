@@ -280,7 +280,13 @@ def _start(refund: Refund) -> Claim | None:
 
 
 def _claimable(refund: Refund) -> bool:
+    from refunds.early_refunds import early_refund_held
+
     now = timezone.now()
+    if early_refund_held(refund, now=now):
+        logger.info("early refund held for its overdue parcel",
+                    extra={"refund_id": refund.pk, "rma": refund.return_request.rma_number})
+        return False
     if refund.status == RefundStatus.PENDING:
         return True
     if refund.status == RefundStatus.PROCESSING:
@@ -396,6 +402,15 @@ def _require_finance(by) -> None:
         raise PermissionDenied("Only finance may do this.")
 
 
+def _refuse_if_held(refund: Refund) -> None:
+    from refunds.early_refunds import early_refund_held
+
+    if early_refund_held(refund, now=timezone.now()):
+        raise ValidationFailed("This refund was to be paid before the goods came back, and the parcel has missed "
+                               "its deadline: it is paid once the parcel is scanned or received.",
+                               code="early_refund_held")
+
+
 @transaction.atomic
 def refund_retry(*, refund, by) -> Refund:
     """Finance sends a failed refund back to the gateway (same idempotency key)."""
@@ -404,6 +419,7 @@ def refund_retry(*, refund, by) -> Refund:
     if refund.status != RefundStatus.FAILED:
         raise ValidationFailed(f"Only a failed refund can be retried; this one is {refund.status}.",
                                code="refund_not_failed")
+    _refuse_if_held(refund)
     refund.needs_attention = False
     refund.next_attempt_at = timezone.now()
     save_with_history(refund, by=by, reason="retry requested by finance")
@@ -424,6 +440,7 @@ def refund_fall_back(*, refund, by, method: str, reason: str = "") -> Refund:
     if refund.status != RefundStatus.FAILED:
         raise ValidationFailed(f"Only a failed refund can be paid another way; this one is {refund.status}.",
                                code="refund_not_failed")
+    _refuse_if_held(refund)
     if refund.gateway_operation == GatewayOperation.CHARGE:
         raise ValidationFailed("This settlement collects from the customer: retry it, or settle the collection "
                                "(from store credit, paid by other means, or written off).",

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
@@ -20,8 +21,9 @@ from refunds.early_refunds import early_refund_recover_overdue, early_refund_set
 from refunds.gateways.sandbox import SandboxGateway
 from refunds.models import EarlyRefundRecovery, EarlyRefundRevocation, JournalEntry, Refund, SandboxRefund
 from refunds.reconciliation import reconcile
-from refunds.services import refund_process
-from refunds.tasks import recover_overdue_early_refunds
+from refunds.selectors import early_refunds_held
+from refunds.services import refund_fall_back, refund_process, refund_retry
+from refunds.tasks import recover_overdue_early_refunds, sweep_stuck_refunds
 from returns import resolutions, services
 from returns.choices import RefundTiming, ReturnStatus
 from returns.tests.resolutions import stock
@@ -262,6 +264,72 @@ def test_parcel_scanned_but_not_received_by_the_deadline_is_recovered(request_re
         assert recover_overdue_early_refunds() == 1
     recovery = EarlyRefundRecovery.objects.get()
     assert (recovery.cause, recovery.amount) == (RecoveryCause.NOT_RECEIVED, rr.refund.net)
+    _assert_books_clean()
+
+
+def test_an_early_refund_not_paid_by_the_deadline_waits_for_the_parcel(request_return, run):
+    with queued_not_run():
+        rr = request_return(T.AT_REQUEST)  # its payment message is lost
+    refund = rr.refund
+    with time_machine.travel(timezone.now() + timedelta(days=8)):  # the scan deadline is 7 days
+        assert list(early_refunds_held(now=timezone.now())) == [refund]
+        assert refund_process(refund_id=refund.pk).status == RefundStatus.PENDING
+        assert sweep_stuck_refunds() == 0
+        assert recover_overdue_early_refunds() == 0  # nothing was paid: nothing to recover
+        refund.refresh_from_db()
+        assert (refund.status, refund.attempts) == (RefundStatus.PENDING, 0)
+        assert not SandboxRefund.objects.exists()
+        _assert_books_clean()
+
+        rr = _ship(rr, run)  # the parcel turns up late: the sweeper pays it
+        assert not early_refunds_held(now=timezone.now()).exists()
+        assert run(sweep_stuck_refunds) == 1
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.COMPLETED and SandboxRefund.objects.count() == 1
+    assert not EarlyRefundRecovery.objects.exists()
+    _assert_books_clean()
+
+
+def test_finance_cannot_pay_a_held_early_refund_before_the_parcel(request_return, run, finance, client):
+    SandboxGateway.script("decline")
+    rr = request_return(T.AT_REQUEST)
+    refund = rr.refund
+    assert (refund.status, refund.needs_attention) == (RefundStatus.FAILED, True)
+    client.force_login(finance)
+    held_queue = {"queue": "held_for_parcel"}
+    assert list(client.get(reverse("admin:refunds_refund_changelist"), held_queue).context["cl"].result_list) == []
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        response = client.get(reverse("admin:refunds_refund_changelist"), held_queue)
+        assert list(response.context["cl"].result_list) == [refund]
+        for attempt in (lambda: refund_retry(refund=refund, by=finance),
+                        lambda: refund_fall_back(refund=refund, by=finance, method="store_credit")):
+            with pytest.raises(ValidationFailed) as error:
+                run(attempt)
+            assert error.value.code == "early_refund_held"
+        refund.refresh_from_db()
+        assert (refund.status, refund.needs_attention, refund.history.count()) == (RefundStatus.FAILED, True, 3)
+        _assert_books_clean()
+
+        _ship(rr, run)
+        run(refund_retry, refund=refund, by=finance)
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.COMPLETED and SandboxRefund.objects.count() == 1
+    _assert_books_clean()
+
+
+def test_a_refund_in_flight_at_the_deadline_is_still_re_driven(request_return, run):
+    """Its gateway call may have paid: only re-driving it with the same key finds out."""
+    with queued_not_run():
+        rr = request_return(T.AT_REQUEST)
+    refund = rr.refund
+    Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.PROCESSING, attempts=1,
+                                               lease_expires_at=timezone.now())
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        assert not early_refunds_held(now=timezone.now()).exists()
+        assert run(sweep_stuck_refunds) == 1
+        refund.refresh_from_db()
+        assert refund.status == RefundStatus.COMPLETED
+        assert run(recover_overdue_early_refunds) == 1  # paid: recovered as any overdue early refund
     _assert_books_clean()
 
 
