@@ -109,6 +109,10 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "core.logins.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address"
+# Proxies of ours in front of the app that append to X-Forwarded-For (a load balancer: 1). Lockouts,
+# throttles and guessing limits count clients by the address the outermost one saw (core/client_address.py).
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 

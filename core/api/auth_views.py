@@ -6,26 +6,14 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from core import services
 from core.api import schema
 from core.api.exceptions import problem
 from core.api.parsers import BoundedJSONParser
-from core.api.throttling import CallerRateThrottle
+from core.api.throttling import CallerRateThrottle, LoginRateThrottle
 from core.models import ApiToken
-
-
-class LoginRateThrottle(AnonRateThrottle):
-    """Password guessing is slowed per client address, whatever the global budget."""
-
-    scope = "login"
-
-    def allow_request(self, request, view) -> bool:
-        if request.method != "POST":  # only a login tries a password
-            return True
-        return super().allow_request(request, view)
 
 
 class LoginSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.client_address import client_address
 from core.errors import DomainError, TooManyAttempts, ValidationFailed
 from returns import gifts, selectors, services
 from returns.choices import LabelStatus
@@ -55,17 +56,13 @@ class GiftWizard(ReturnWizard):
         self.form = GiftReturnForm(kwargs.get("data"), initial={"submission": uuid.uuid4()})
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
 @require_http_methods(["GET", "POST"])
 def gift_start(request):
     form = GiftCodeForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            receipt = gifts.gift_receipt_verify(code=form.cleaned_data["code"], client_ip=_client_ip(request))
+            receipt = gifts.gift_receipt_verify(code=form.cleaned_data["code"], client_ip=client_address(request))
         except TooManyAttempts as error:
             form.add_error(None, error.message)
             status = 429
