@@ -53,3 +53,30 @@ def test_a_database_that_never_had_authtoken_is_left_as_it_is(customer):
     assert "authtoken_token" not in _tables()
     _copy()
     assert not ApiToken.objects.exists()
+
+
+def test_authtokens_content_type_and_permissions_go_too(customer):
+    from django.apps import apps
+    from django.contrib.admin.models import ADDITION, LogEntry
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    cleanup = importlib.import_module("core.migrations.0007_remove_authtoken_content_types")
+    token_type = ContentType.objects.create(app_label="authtoken", model="token")
+    view_token = Permission.objects.create(content_type=token_type, codename="view_token", name="Can view token")
+    customer.user_permissions.add(view_token)
+    group = Group.objects.create(name="token readers")
+    group.permissions.add(view_token)
+    LogEntry.objects.create(user=customer, content_type=token_type, object_id="1", object_repr="a token",
+                            action_flag=ADDITION)
+    kept = ContentType.objects.get_for_model(ApiToken)
+
+    with connection.schema_editor() as editor:
+        cleanup.remove_authtoken_content_types(apps, editor)
+
+    assert not ContentType.objects.filter(app_label="authtoken").exists()
+    assert not Permission.objects.filter(codename="view_token").exists()
+    assert not customer.user_permissions.exists() and not group.permissions.exists()
+    assert ContentType.objects.filter(pk=kept.pk).exists()
+    customer.refresh_from_db()  # the user stays
+    assert LogEntry.objects.get(object_repr="a token").content_type is None
