@@ -12,7 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.admin_tools import call_service, posted
 from refunds import collections, services
 from refunds.choices import CollectionSettlement, RefundStatus
-from refunds.models import Account, GiftCard, JournalEntry, JournalLine, Refund, RefundAttempt
+from refunds.models import Account, GiftCard, GiftCardRedemption, JournalEntry, JournalLine, Refund, RefundAttempt
 from refunds.selectors import early_refund_held_q
 from returns.choices import RefundMethod
 
@@ -234,9 +234,28 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
 
 
+class GiftCardRedemptionInline(admin.TabularInline):
+    """What was spent from the card at checkout (the storefront spends and reverses through the API)."""
+
+    model = GiftCardRedemption
+    fields = ("created_at", "amount", "currency", "reference", "reversed_at", "reversal_reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("gift_card")  # each row is named after its card
+
+
 @admin.register(GiftCard)
 class GiftCardAdmin(SimpleHistoryAdmin):
     """Gift recipients' cards: read-only here (issued by a gift return's refund, spent at checkout)."""
+
+    inlines = [GiftCardRedemptionInline]
+    list_select_related = ("refund__return_request",)
 
     list_display = ("__str__", "recipient_email", "initial_amount", "balance", "currency", "refund", "created_at")
     list_filter = ("currency",)

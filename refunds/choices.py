@@ -42,6 +42,8 @@ class EntryKind(models.TextChoices):
     EARLY_REFUND_UNEARNED = "early_refund_unearned", "Early refund not earned: receivable"
     EARLY_REFUND_REPAID = "early_refund_repaid", "Early refund paid back by the customer"
     EARLY_REFUND_WRITTEN_OFF = "early_refund_written_off", "Early refund written off"
+    GIFT_CARD_REDEEMED = "gift_card_redeemed", "Gift card spent at the storefront"
+    GIFT_CARD_REDEMPTION_REVERSED = "gift_card_redemption_reversed", "Gift card spending reversed"
 
 
 class GatewayOperation(models.TextChoices):

@@ -34,6 +34,7 @@ OTHER_RECEIPTS = "other_receipts"
 COLLECTION_WRITE_OFF = "collection_write_off"
 EARLY_REFUND_RECEIVABLE = "early_refund_receivable"
 EARLY_REFUND_WRITE_OFF = "early_refund_write_off"
+GIFT_CARDS_SPENT = "gift_cards_spent"
 
 CHART = {
     SALES_RETURNS: ("Sales returns (contra-revenue)", AccountKind.CONTRA_REVENUE),
@@ -55,6 +56,8 @@ CHART = {
     COLLECTION_WRITE_OFF: ("Uncollectable exchange charges (written off)", AccountKind.EXPENSE),
     EARLY_REFUND_RECEIVABLE: ("Early refunds not earned (receivable)", AccountKind.ASSET),
     EARLY_REFUND_WRITE_OFF: ("Early refunds written off", AccountKind.EXPENSE),
+    # The storefront's sales paid with gift cards: it settles them against its own books.
+    GIFT_CARDS_SPENT: ("Gift cards spent at the storefront (sales clearing)", AccountKind.LIABILITY),
 }
 
 
@@ -275,6 +278,26 @@ def post_gift_card(gift_card) -> JournalEntry:
         refund=refund, return_request=refund.return_request_id, memo=f"Gift card ····{gift_card.code_hint} issued",
         lines=[(REFUNDS_PAYABLE, gift_card.initial_amount),
                (GIFT_CARD_LIABILITY, -gift_card.initial_amount)],
+    )
+
+
+def post_gift_card_redeemed(redemption) -> JournalEntry:
+    """Part of a gift card spent at checkout: no longer owed to the recipient, owed to the sale."""
+    return post(
+        kind=EntryKind.GIFT_CARD_REDEEMED, reference=f"gift_card_redemption:{redemption.pk}",
+        currency=redemption.currency,
+        memo=f"Gift card ····{redemption.gift_card.code_hint} spent for {redemption.reference}",
+        lines=[(GIFT_CARD_LIABILITY, redemption.amount), (GIFT_CARDS_SPENT, -redemption.amount)],
+    )
+
+
+def post_gift_card_redemption_reversed(redemption) -> JournalEntry:
+    """The checkout was cancelled: the amount is back on the card."""
+    return post(
+        kind=EntryKind.GIFT_CARD_REDEMPTION_REVERSED, reference=f"gift_card_redemption:{redemption.pk}",
+        currency=redemption.currency,
+        memo=f"Gift card ····{redemption.gift_card.code_hint} spending for {redemption.reference} reversed",
+        lines=[(GIFT_CARDS_SPENT, redemption.amount), (GIFT_CARD_LIABILITY, -redemption.amount)],
     )
 
 

@@ -298,9 +298,39 @@ class GiftCard(TimeStampedModel):
             models.CheckConstraint(condition=models.Q(balance__gte=0, balance__lte=models.F("initial_amount")),
                                    name="gift_card_balance_within_amount"),
         ]
+        permissions = [("redeem_giftcard", "Can spend gift cards and reverse their redemptions")]
 
     def __str__(self) -> str:
         return f"Gift card ····{self.code_hint} ({self.balance} {self.currency})"
+
+
+class GiftCardRedemption(TimeStampedModel):
+    """Part of a gift card spent at the storefront's checkout, for the checkout or order `reference`;
+    reversed (the amount back on the card) when that checkout is cancelled. Each is posted to the
+    ledger once, and its reversal once."""
+
+    gift_card = models.ForeignKey(GiftCard, on_delete=models.PROTECT, related_name="redemptions")
+    amount = MoneyField()
+    currency = CurrencyField()
+    reference = models.CharField(max_length=100, help_text="The storefront's checkout or order reference.")
+    redeemed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    reversal_reason = models.CharField(max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="gift_card_redemption_amount_positive"),
+            models.CheckConstraint(condition=models.Q(reversed_at__isnull=True) | models.Q(reversed_by__isnull=False),
+                                   name="gift_card_redemption_reversal_has_actor"),
+        ]
+        triggers = [pgtrigger.Protect(name="gift_card_redemption_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} of {self.gift_card} for {self.reference}"
 # --- early refunds that were not earned ---
 
 def _may_settle(instance, user) -> bool:

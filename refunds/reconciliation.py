@@ -7,7 +7,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from django.db import connection, models, transaction
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
 from refunds import ledger
 from refunds.choices import CollectionSettlement, EntryKind, RefundStatus
@@ -337,4 +337,39 @@ def _check_gift_cards() -> list[str]:
     stray = JournalEntry.objects.filter(kind=EntryKind.GIFT_CARD_ISSUED, refund__gift_card__isnull=True).count()
     if stray:
         problems.append(f"{stray} gift-card entries have no gift card")
+    return problems + _check_gift_card_spending()
+
+
+def _check_gift_card_spending() -> list[str]:
+    """Each card's balance is what was issued less what is spent and not reversed; each spending is
+    posted once for its amount, and reversed in the ledger exactly when it is reversed on the card."""
+    from refunds.models import GiftCard, GiftCardRedemption
+
+    problems = []
+    spent = dict(GiftCardRedemption.objects.filter(reversed_at__isnull=True).values("gift_card_id")
+                 .annotate(total=Sum("amount")).values_list("gift_card_id", "total"))
+    for pk, initial, balance in GiftCard.objects.order_by("pk").values_list("pk", "initial_amount", "balance"):
+        if initial - spent.get(pk, Decimal(0)) != balance:
+            problems.append(f"gift card {pk}: balance {balance}, but {initial} issued less "
+                            f"{spent.get(pk, Decimal(0))} spent")
+    posted = {}
+    for kind in (EntryKind.GIFT_CARD_REDEEMED, EntryKind.GIFT_CARD_REDEMPTION_REVERSED):
+        sign = 1 if kind == EntryKind.GIFT_CARD_REDEEMED else -1
+        rows = (JournalLine.objects.filter(entry__kind=kind, account__code=ledger.GIFT_CARD_LIABILITY)
+                .values("entry__reference").annotate(total=Sum("amount"), entries=Count("entry", distinct=True))
+                .values_list("entry__reference", "total", "entries"))
+        posted[kind] = {reference: (sign * total, entries) for reference, total, entries in rows}
+    for pk, amount, reversed_at in GiftCardRedemption.objects.order_by("pk").values_list("pk", "amount",
+                                                                                        "reversed_at"):
+        reference = f"gift_card_redemption:{pk}"
+        expected = {EntryKind.GIFT_CARD_REDEEMED: (amount, 1),
+                    EntryKind.GIFT_CARD_REDEMPTION_REVERSED: (amount, 1) if reversed_at else None}
+        for kind, want in expected.items():
+            got = posted[kind].pop(reference, None)
+            if got != want:
+                problems.append(f"gift card spending {pk}: {kind} posted {got or 'nothing'}, expected "
+                                f"{want or 'nothing'}")
+    for kind, left in posted.items():
+        if left:
+            problems.append(f"{len(left)} {kind} entries name no gift card spending")
     return problems

@@ -139,6 +139,40 @@ def received_return(*, order, customer, warehouse, lines=None, refund_method="or
     return services.return_receive(return_request=rr, by=warehouse)
 
 
+def partner_actor(*, slug: str, channel: str, scopes: list[str]):
+    """A partner with a new key on `channel`, as the API sees it when the key calls (its scopes are
+    its permissions)."""
+    from core.actors import PartnerActor
+    from partners.services import partner_key_create
+
+    SalesChannel.objects.get_or_create(code=channel, defaults={"name": channel})
+    api_key, _ = partner_key_create(partner_slug=slug, channel_code=channel, scopes=scopes)
+    return PartnerActor(user=api_key.partner.service_user, partner=api_key.partner, channel_id=api_key.channel_id,
+                        scopes=frozenset(api_key.scopes), key_id=api_key.pk)
+
+
+def issued_gift_card(*, order, warehouse, quantity=1):
+    """A gift recipient's return of `quantity` units of the order's first line, inspected and paid as
+    a gift card (the refund's payment run as a worker would): (card, its code)."""
+    from refunds.models import GiftCard
+    from refunds.services import gift_card_code, refund_process
+    from returns import gifts, services
+
+    staff = staff_user("Support agent", username="factory-agent")
+    _, code = gifts.gift_receipt_issue(by=staff, order_id=order.pk)
+    receipt = gifts.gift_receipt_verify(code=code, client_ip="198.51.100.1")
+    rr = gifts.gift_return_create(gift_receipt=receipt, recipient_name="Grace Gift",
+                                  recipient_email="grace@example.net",
+                                  lines=[line_request(order.lines.first(), quantity)])
+    services.return_mark_in_transit(return_request=rr)
+    services.return_receive(return_request=rr, by=warehouse)
+    inspect_all(rr, by=warehouse)
+    refund = rr.refund
+    refund_process(refund_id=refund.pk)  # in case the payment queued on commit has not run: paid once either way
+    card = GiftCard.objects.get(refund=refund)
+    return card, gift_card_code(card)
+
+
 def inspect_all(return_request, *, by, condition="new"):
     from returns import services
 

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 
-from refunds import goodwill
+from refunds import gift_cards, goodwill
 from returns import services
 from returns.models import UnmatchedParcel
 from tests import factories
@@ -46,6 +46,12 @@ def grow(shop, *, customer, warehouse, supervisor, capture, lines: int) -> None:
                                        lines=[factories.line_request(line, 1) for line in gadget_order.lines.all()])
         goodwill.goodwill_grant(order=order, by=supervisor, amount=Decimal("5.00"), method="store_credit",
                                 reason="Arrived late; a gesture of goodwill.")
+    # A gift card spent at checkout, once per line (its page lists every spending).
+    gift_order = factories.make_order(customer=customer, lines=[(products[0], 1, "20.00", "2.00")])
+    _, code = factories.issued_gift_card(order=gift_order, warehouse=warehouse)
+    finance = factories.staff_user("Finance", username=f"aq-finance-{next(_skus)}")
+    for n in range(lines):
+        gift_cards.gift_card_redeem(code=code, amount="1.00", currency="USD", reference=f"CHK-{n}", by=finance)
     UnmatchedParcel.objects.create(tracking_number=f"1ZUNM{next(_skus)}", contents_note="a shirt",
                                    received_at=paid.received_at, received_by=warehouse)
 

@@ -29,3 +29,38 @@ def test_two_recipients_racing_for_the_last_unit_make_one_return(shop, customer,
     assert refused[0].violations[0].code == "quantity_exceeds_returnable"
     assert ReturnRequest.objects.count() == 1
     assert ReturnRequest.objects.get().lines.get().quantity == 1
+
+
+def test_two_checkouts_spending_the_last_of_a_card_at_once_spend_it_once(shop, customer, warehouse):
+    from decimal import Decimal
+
+    from refunds import gift_cards
+    from refunds.models import GiftCard, GiftCardRedemption
+    from refunds.reconciliation import reconcile
+
+    order = factories.make_order(customer=customer, lines=[(shop.shirt, 1, "25.00", "2.00")])
+    card, code = factories.issued_gift_card(order=order, warehouse=warehouse)
+    storefront = factories.partner_actor(slug="storefront", channel="web", scopes=["gift_cards:redeem"])
+
+    results = run_at_once(4, lambda i: gift_cards.gift_card_redeem(code=code, amount="20.00", currency="USD",
+                                                                   reference=f"CHK-{i}", by=storefront))
+    spent = [r for r in results if isinstance(r, GiftCardRedemption)]
+    refused = [r for r in results if isinstance(r, ValidationFailed)]
+    assert len(spent) == 1 and len(refused) == 3, results
+    assert {r.code for r in refused} == {"gift_card_insufficient_balance"}
+    assert GiftCard.objects.get(pk=card.pk).balance == Decimal("7.00")
+
+    # A reversal racing a new spending of what it gives back: whichever goes first, the card never
+    # goes below zero nor above what was issued, and the books balance.
+    def reverse_or_spend(i):
+        if i == 0:
+            return gift_cards.gift_card_redemption_reverse(redemption_id=spent[0].pk, by=storefront)
+        return gift_cards.gift_card_redeem(code=code, amount="27.00", currency="USD", reference="CHK-late",
+                                           by=storefront)
+
+    results = run_at_once(2, reverse_or_spend)
+    assert not [r for r in results if isinstance(r, BaseException) and not isinstance(r, ValidationFailed)], results
+    balance = GiftCard.objects.get(pk=card.pk).balance
+    assert balance in (Decimal("0.00"), Decimal("27.00"))
+    report = reconcile()
+    assert report.ok, report.problems

@@ -71,6 +71,15 @@ LINKS = {
     "PaginatedWebhookSubscriptionList": {
         key: (target, {"subscription_id": "$response.body#/results/0/id"})
         for key, (target, _) in WEBHOOK_SUBSCRIPTION.items()},
+    # A card looked up at checkout is spent with the same code; a spending is read and reversed by its id.
+    "GiftCard": {
+        "RedeemGiftCard": ("POST /api/v1/gift-cards/redeem", {"requestBody": {"code": "$request.body#/code"}})},
+    "GiftCardRedemption": {
+        "GetGiftCardRedemption": ("GET /api/v1/gift-card-redemptions/{redemption_id}",
+                                  {"redemption_id": "$response.body#/id"}),
+        "ReverseGiftCardRedemption": ("POST /api/v1/gift-card-redemptions/{redemption_id}/reverse",
+                                      {"redemption_id": "$response.body#/id"}),
+    },
     # A customer's token (sent as `Authorization: Token <token>`) lists their returns, and revokes itself.
     "TokenResponse": {
         "ListMyReturns": ("GET /api/v1/returns", {}),

@@ -66,6 +66,10 @@ ROUTES = {
     "gift receipt issue": ("post", lambda w: f"/api/v1/orders/{w.order.pk}/gift-receipts", lambda w: {},
                            dict(anonymous=401, customer_a=403, customer_b=403, partner_x=201, partner_x_unscoped=403,
                                 partner_y=404, staff=201, finance=403)),
+    # No card has this code: whoever may spend gift cards is told so; the rest are refused first.
+    "gift card lookup": ("post", lambda w: "/api/v1/gift-cards/lookup", lambda w: {"code": "ABCD-EFGH-JKMN-PQRS"},
+                         dict(anonymous=401, customer_a=403, customer_b=403, partner_x=404, partner_x_unscoped=403,
+                              partner_y=404, staff=403, finance=404)),
     "list": ("get", lambda w: "/api/v1/returns", None,
              dict(anonymous=401, customer_a=200, customer_b=200, partner_x=200, partner_x_unscoped=403,
                   partner_y=200, staff=200, finance=200)),

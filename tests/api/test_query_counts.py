@@ -329,3 +329,30 @@ def test_customer_token(customer):
         "/api/v1/auth/token", {"username": "alice", "password": factories.PASSWORD}, format="json"), 200)
         for size in LINES}
     assert_constant(counts)
+
+
+# --- gift cards at checkout ---
+
+GIFT_CARD_QUERIES = {"lookup": 2, "redeem": 12, "read": 2, "reverse": 12}
+
+
+def test_gift_cards(partner, customer, warehouse):
+    """Nothing here grows with the data; the caps catch a query added by mistake."""
+    counts = {operation: [] for operation in GIFT_CARD_QUERIES}
+    for _ in range(2):
+        order = factories.make_order(customer=customer, lines=[(factories.product(f"qc-gift-{next(_skus)}"), 2,
+                                                                "20.00", "2.00")])
+        _, code = factories.issued_gift_card(order=order, warehouse=warehouse)
+        counts["lookup"].append(count_queries(
+            lambda code=code: partner.post("/api/v1/gift-cards/lookup", {"code": code}, format="json"), 200))
+        body = {"code": code, "amount": "5.00", "currency": "USD", "reference": "CHK-1"}
+        with CaptureQueriesContext(connection) as captured:
+            spent = partner.post("/api/v1/gift-cards/redeem", body, format="json")
+        assert spent.status_code == 201, spent.content
+        counts["redeem"].append(len(captured.captured_queries))
+        pk = spent.json()["id"]
+        counts["read"].append(count_queries(lambda pk=pk: partner.get(f"/api/v1/gift-card-redemptions/{pk}"), 200))
+        counts["reverse"].append(count_queries(
+            lambda pk=pk: partner.post(f"/api/v1/gift-card-redemptions/{pk}/reverse", {}, format="json"), 200))
+    for operation, measured in counts.items():
+        assert measured[1] <= measured[0] <= GIFT_CARD_QUERIES[operation], counts

@@ -88,7 +88,7 @@ def test_a_customers_return_without_the_staff_only_fields_conforms_to_the_schema
 
 
 @pytest.mark.django_db
-def test_stateful_sequences_over_every_operation_have_no_server_errors(partner_headers, customer):
+def test_stateful_sequences_over_every_operation_have_no_server_errors(partner_headers, customer, warehouse):
     """Sequences of calls, each feeding ids from earlier answers into later calls along the schema's
     links (create a return → read, cancel, approve, label, receive, inspect it; create a webhook →
     read, change, delete it, list its deliveries). Random data cannot know an order or a return
@@ -100,6 +100,7 @@ def test_stateful_sequences_over_every_operation_have_no_server_errors(partner_h
 
     order = Order.objects.get()
     line_id = order.lines.values_list("pk", flat=True).first()
+    _, gift_card_code = factories.issued_gift_card(order=order, warehouse=warehouse)  # a gift of one of the two
     operations = {op.ok().label for op in schema.get_all_operations()}
     real_ids = {"order_id": order.pk}
     reached: set[str] = set()
@@ -137,6 +138,9 @@ def test_stateful_sequences_over_every_operation_have_no_server_errors(partner_h
         "PUT /api/v1/orders/{external_id}": lambda case: ORDER_EXAMPLE.value,
         "POST /api/v1/orders/{order_id}/gift-receipts": lambda case: {},  # the whole order
         "POST /api/v1/auth/token": lambda case: {"username": customer.username, "password": factories.PASSWORD},
+        "POST /api/v1/gift-cards/lookup": lambda case: {"code": gift_card_code},
+        "POST /api/v1/gift-cards/redeem": lambda case: {"code": gift_card_code, "amount": "1.00", "currency": "USD",
+                                                        "reference": "CHK-1"},
     }
     # An operation on an id random data cannot know is entered through the links of the answer
     # that gave the id, not at random (that would only be a 404).
