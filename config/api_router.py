@@ -5,7 +5,7 @@ from django.urls import path
 from core.api.auth_views import CustomerToken
 from orders.api import views as orders
 from partners.api import views as webhooks
-from refunds.api import gift_cards
+from refunds.api import credit
 from refunds.api import views as refunds
 from returns.api import events, gifts
 from returns.api import views as returns
@@ -32,12 +32,15 @@ urlpatterns = [
     path("carrier/drop-offs", events.DropOffScans.as_view(), name="carrier-drop-offs"),
     path("refunds/<int:refund_id>", refunds.RefundDetail.as_view(), name="refund-detail"),
     path("ledger/entries", refunds.LedgerEntries.as_view(), name="ledger-entries"),
-    path("gift-cards/lookup", gift_cards.GiftCardLookup.as_view(), name="gift-card-lookup"),
-    path("gift-cards/redeem", gift_cards.GiftCardRedeem.as_view(), name="gift-card-redeem"),
-    path("gift-card-redemptions/<int:redemption_id>", gift_cards.GiftCardRedemptionDetail.as_view(),
-         name="gift-card-redemption-detail"),
-    path("gift-card-redemptions/<int:redemption_id>/reverse", gift_cards.GiftCardRedemptionReverse.as_view(),
-         name="gift-card-redemption-reverse"),
+    path("gift-cards/lookup", credit.GiftCardLookup.as_view(), name="gift-card-lookup"),
+    path("gift-cards/redeem", credit.GiftCardRedeem.as_view(), name="gift-card-redeem"),
+    path("store-credit", credit.MyStoreCredit.as_view(), name="store-credit"),
+    path("store-credit/lookup", credit.StoreCreditLookup.as_view(), name="store-credit-lookup"),
+    path("store-credit/spend", credit.StoreCreditSpend.as_view(), name="store-credit-spend"),
+    path("credit-spendings/<int:spending_id>", credit.CreditSpendingDetail.as_view(),
+         name="credit-spending-detail"),
+    path("credit-spendings/<int:spending_id>/reverse", credit.CreditSpendingReverse.as_view(),
+         name="credit-spending-reverse"),
     path("webhooks", webhooks.WebhookListCreate.as_view(), name="webhooks"),
     path("webhooks/<int:subscription_id>", webhooks.WebhookDetail.as_view(), name="webhook-detail"),
     path("webhooks/<int:subscription_id>/deliveries", webhooks.WebhookDeliveries.as_view(),

@@ -17,7 +17,7 @@ SCOPE_PERMISSIONS = {
     "finance:read": {"refunds.view_refund", "refunds.view_journalentry"},
     "webhooks:manage": set(),
     "gift_receipts:write": {"returns.issue_giftreceipt", "orders.view_order"},
-    "gift_cards:redeem": {"refunds.redeem_giftcard"},
+    "credit:spend": {"refunds.spend_credit"},
 }
 
 

@@ -34,3 +34,16 @@ def call_service(request, service: Callable[..., Any], /, *, success: str | Call
     if success:
         messages.success(request, success(result) if callable(success) else success)
     return True, result
+
+
+class ReadOnlyAdminMixin:
+    """A model the admin shows but never adds, changes or deletes: it changes only through its services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_tools import ReadOnlyAdminMixin
 from inventory.models import Location, Product, StockLevel, StockMovement
 
 
@@ -11,17 +12,8 @@ class ProductAdmin(SimpleHistoryAdmin):
     search_fields = ("sku", "name")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Stock changes only through inventory.services; the admin shows it."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Location)

@@ -18,7 +18,7 @@ SCOPES = {
     "finance:read": "Read refunds and the ledger",
     "webhooks:manage": "Manage webhook subscriptions",
     "gift_receipts:write": "Issue gift receipts (their return codes) for orders of the channel",
-    "gift_cards:redeem": "Look up and spend gift cards at checkout, and reverse a spending",
+    "credit:spend": "Look up and spend gift cards and customers' store credit at checkout, and reverse a spending",
 }
 
 

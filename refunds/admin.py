@@ -9,10 +9,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin_tools import call_service, posted
+from core.admin_tools import ReadOnlyAdminMixin, call_service, posted
 from refunds import collections, services
 from refunds.choices import CollectionSettlement, RefundStatus
-from refunds.models import Account, GiftCard, GiftCardRedemption, JournalEntry, JournalLine, Refund, RefundAttempt
+from refunds.models import Account, CreditSpending, GiftCard, JournalEntry, JournalLine, Refund, RefundAttempt
 from refunds.selectors import early_refund_held_q
 from returns.choices import RefundMethod
 
@@ -234,27 +234,39 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
 
 
-class GiftCardRedemptionInline(admin.TabularInline):
+class CreditSpendingInline(ReadOnlyInline):
     """What was spent from the card at checkout (the storefront spends and reverses through the API)."""
 
-    model = GiftCardRedemption
+    model = CreditSpending
     fields = ("created_at", "amount", "currency", "reference", "reversed_at", "reversal_reason")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("gift_card")  # each row is named after its card
 
 
+@admin.register(CreditSpending)
+class CreditSpendingAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Gift cards and store credit spent at the storefront's checkout (which spends and reverses
+    through the API): read-only here."""
+
+    list_display = ("created_at", "source", "amount", "currency", "reference", "reversed_at")
+    list_filter = ("currency", ("reversed_at", admin.EmptyFieldListFilter))
+    list_select_related = ("gift_card", "customer")
+    search_fields = ("reference", "customer__email", "gift_card__code_hint")
+    fields = ("source", "amount", "currency", "reference", "spent_by", "created_at", "reversed_at", "reversed_by",
+              "reversal_reason")
+    readonly_fields = fields
+
+    @admin.display(description="spent from")
+    def source(self, spending) -> str:
+        return str(spending.gift_card) if spending.gift_card_id else f"store credit of {spending.customer}"
+
+
 @admin.register(GiftCard)
-class GiftCardAdmin(SimpleHistoryAdmin):
+class GiftCardAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """Gift recipients' cards: read-only here (issued by a gift return's refund, spent at checkout)."""
 
-    inlines = [GiftCardRedemptionInline]
+    inlines = [CreditSpendingInline]
     list_select_related = ("refund__return_request",)
 
     list_display = ("__str__", "recipient_email", "initial_amount", "balance", "currency", "refund", "created_at")
@@ -263,15 +275,6 @@ class GiftCardAdmin(SimpleHistoryAdmin):
     fields = ("refund", "code_hint", "currency", "initial_amount", "balance", "recipient_name", "recipient_email",
               "created_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # Goodwill's and the early refunds' admin live in their own modules.

@@ -42,8 +42,8 @@ class EntryKind(models.TextChoices):
     EARLY_REFUND_UNEARNED = "early_refund_unearned", "Early refund not earned: receivable"
     EARLY_REFUND_REPAID = "early_refund_repaid", "Early refund paid back by the customer"
     EARLY_REFUND_WRITTEN_OFF = "early_refund_written_off", "Early refund written off"
-    GIFT_CARD_REDEEMED = "gift_card_redeemed", "Gift card spent at the storefront"
-    GIFT_CARD_REDEMPTION_REVERSED = "gift_card_redemption_reversed", "Gift card spending reversed"
+    CREDIT_SPENT = "credit_spent", "Gift card or store credit spent at the storefront"
+    CREDIT_SPENDING_REVERSED = "credit_spending_reversed", "Spending of a gift card or store credit reversed"
 
 
 class GatewayOperation(models.TextChoices):

@@ -34,7 +34,7 @@ OTHER_RECEIPTS = "other_receipts"
 COLLECTION_WRITE_OFF = "collection_write_off"
 EARLY_REFUND_RECEIVABLE = "early_refund_receivable"
 EARLY_REFUND_WRITE_OFF = "early_refund_write_off"
-GIFT_CARDS_SPENT = "gift_cards_spent"
+CREDIT_SPENT_CLEARING = "credit_spent_clearing"
 
 CHART = {
     SALES_RETURNS: ("Sales returns (contra-revenue)", AccountKind.CONTRA_REVENUE),
@@ -56,8 +56,8 @@ CHART = {
     COLLECTION_WRITE_OFF: ("Uncollectable exchange charges (written off)", AccountKind.EXPENSE),
     EARLY_REFUND_RECEIVABLE: ("Early refunds not earned (receivable)", AccountKind.ASSET),
     EARLY_REFUND_WRITE_OFF: ("Early refunds written off", AccountKind.EXPENSE),
-    # The storefront's sales paid with gift cards: it settles them against its own books.
-    GIFT_CARDS_SPENT: ("Gift cards spent at the storefront (sales clearing)", AccountKind.LIABILITY),
+    # The storefront's sales paid with gift cards or store credit: it settles them against its own books.
+    CREDIT_SPENT_CLEARING: ("Credit spent at the storefront (sales clearing)", AccountKind.LIABILITY),
 }
 
 
@@ -281,23 +281,30 @@ def post_gift_card(gift_card) -> JournalEntry:
     )
 
 
-def post_gift_card_redeemed(redemption) -> JournalEntry:
-    """Part of a gift card spent at checkout: no longer owed to the recipient, owed to the sale."""
+def _credit_spent(spending) -> tuple[object, str]:
+    """The account a spending draws on, and what it is called in a memo."""
+    if spending.gift_card_id is not None:
+        return GIFT_CARD_LIABILITY, f"Gift card ····{spending.gift_card.code_hint}"
+    return StoreCredit(spending.customer_id), "Store credit"
+
+
+def post_credit_spent(spending) -> JournalEntry:
+    """Credit spent at checkout: no longer owed to its holder, owed to the sale."""
+    source, name = _credit_spent(spending)
     return post(
-        kind=EntryKind.GIFT_CARD_REDEEMED, reference=f"gift_card_redemption:{redemption.pk}",
-        currency=redemption.currency,
-        memo=f"Gift card ····{redemption.gift_card.code_hint} spent for {redemption.reference}",
-        lines=[(GIFT_CARD_LIABILITY, redemption.amount), (GIFT_CARDS_SPENT, -redemption.amount)],
+        kind=EntryKind.CREDIT_SPENT, reference=f"credit_spending:{spending.pk}", currency=spending.currency,
+        memo=f"{name} spent for {spending.reference}",
+        lines=[(source, spending.amount), (CREDIT_SPENT_CLEARING, -spending.amount)],
     )
 
 
-def post_gift_card_redemption_reversed(redemption) -> JournalEntry:
-    """The checkout was cancelled: the amount is back on the card."""
+def post_credit_spending_reversed(spending) -> JournalEntry:
+    """The checkout was cancelled: the amount is its holder's again."""
+    source, name = _credit_spent(spending)
     return post(
-        kind=EntryKind.GIFT_CARD_REDEMPTION_REVERSED, reference=f"gift_card_redemption:{redemption.pk}",
-        currency=redemption.currency,
-        memo=f"Gift card ····{redemption.gift_card.code_hint} spending for {redemption.reference} reversed",
-        lines=[(GIFT_CARDS_SPENT, redemption.amount), (GIFT_CARD_LIABILITY, -redemption.amount)],
+        kind=EntryKind.CREDIT_SPENDING_REVERSED, reference=f"credit_spending:{spending.pk}",
+        currency=spending.currency, memo=f"{name} spent for {spending.reference}: reversed",
+        lines=[(CREDIT_SPENT_CLEARING, spending.amount), (source, -spending.amount)],
     )
 
 

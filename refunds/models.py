@@ -298,22 +298,24 @@ class GiftCard(TimeStampedModel):
             models.CheckConstraint(condition=models.Q(balance__gte=0, balance__lte=models.F("initial_amount")),
                                    name="gift_card_balance_within_amount"),
         ]
-        permissions = [("redeem_giftcard", "Can spend gift cards and reverse their redemptions")]
 
     def __str__(self) -> str:
         return f"Gift card ····{self.code_hint} ({self.balance} {self.currency})"
 
 
-class GiftCardRedemption(TimeStampedModel):
-    """Part of a gift card spent at the storefront's checkout, for the checkout or order `reference`;
-    reversed (the amount back on the card) when that checkout is cancelled. Each is posted to the
-    ledger once, and its reversal once."""
+class CreditSpending(TimeStampedModel):
+    """Credit spent at the storefront's checkout for the checkout or order `reference`: part of a gift
+    card, or of a customer's store credit. Reversed (the amount is its holder's again) when that
+    checkout is cancelled. Each is posted to the ledger once, and its reversal once."""
 
-    gift_card = models.ForeignKey(GiftCard, on_delete=models.PROTECT, related_name="redemptions")
+    gift_card = models.ForeignKey(GiftCard, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="spendings")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="store_credit_spendings", help_text="Whose store credit was spent.")
     amount = MoneyField()
     currency = CurrencyField()
     reference = models.CharField(max_length=100, help_text="The storefront's checkout or order reference.")
-    redeemed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    spent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reversed_at = models.DateTimeField(null=True, blank=True)
     reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                     related_name="+")
@@ -323,14 +325,20 @@ class GiftCardRedemption(TimeStampedModel):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="gift_card_redemption_amount_positive"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_spending_amount_positive"),
+            models.CheckConstraint(condition=models.Q(gift_card__isnull=True) ^ models.Q(customer__isnull=True),
+                                   name="credit_spending_one_source"),
             models.CheckConstraint(condition=models.Q(reversed_at__isnull=True) | models.Q(reversed_by__isnull=False),
-                                   name="gift_card_redemption_reversal_has_actor"),
+                                   name="credit_spending_reversal_has_actor"),
         ]
-        triggers = [pgtrigger.Protect(name="gift_card_redemption_no_delete", operation=pgtrigger.Delete)]
+        triggers = [pgtrigger.Protect(name="credit_spending_no_delete", operation=pgtrigger.Delete)]
+        permissions = [("spend_credit", "Can spend gift cards and store credit, and reverse a spending")]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency} of {self.gift_card} for {self.reference}"
+        source = self.gift_card if self.gift_card_id else "store credit"
+        return f"{self.amount} {self.currency} of {source} for {self.reference}"
+
+
 # --- early refunds that were not earned ---
 
 def _may_settle(instance, user) -> bool:

@@ -337,39 +337,48 @@ def _check_gift_cards() -> list[str]:
     stray = JournalEntry.objects.filter(kind=EntryKind.GIFT_CARD_ISSUED, refund__gift_card__isnull=True).count()
     if stray:
         problems.append(f"{stray} gift-card entries have no gift card")
-    return problems + _check_gift_card_spending()
+    return problems + _check_credit_spending()
 
 
-def _check_gift_card_spending() -> list[str]:
-    """Each card's balance is what was issued less what is spent and not reversed; each spending is
-    posted once for its amount, and reversed in the ledger exactly when it is reversed on the card."""
-    from refunds.models import GiftCard, GiftCardRedemption
+def _check_credit_spending() -> list[str]:
+    """Each gift card's balance is what was issued less what is spent and not reversed; each spending
+    (of a gift card or of store credit) is posted once for its amount, to the account it drew on, and
+    reversed in the ledger exactly when it is reversed; and no customer has spent more store credit
+    than they had."""
+    from refunds.models import CreditSpending, GiftCard
 
     problems = []
-    spent = dict(GiftCardRedemption.objects.filter(reversed_at__isnull=True).values("gift_card_id")
-                 .annotate(total=Sum("amount")).values_list("gift_card_id", "total"))
+    spent = dict(CreditSpending.objects.filter(reversed_at__isnull=True, gift_card__isnull=False)
+                 .values("gift_card_id").annotate(total=Sum("amount")).values_list("gift_card_id", "total"))
     for pk, initial, balance in GiftCard.objects.order_by("pk").values_list("pk", "initial_amount", "balance"):
         if initial - spent.get(pk, Decimal(0)) != balance:
             problems.append(f"gift card {pk}: balance {balance}, but {initial} issued less "
                             f"{spent.get(pk, Decimal(0))} spent")
+    # What each entry took from (or gave back to) the gift-card liability or a store-credit account.
     posted = {}
-    for kind in (EntryKind.GIFT_CARD_REDEEMED, EntryKind.GIFT_CARD_REDEMPTION_REVERSED):
-        sign = 1 if kind == EntryKind.GIFT_CARD_REDEEMED else -1
-        rows = (JournalLine.objects.filter(entry__kind=kind, account__code=ledger.GIFT_CARD_LIABILITY)
-                .values("entry__reference").annotate(total=Sum("amount"), entries=Count("entry", distinct=True))
-                .values_list("entry__reference", "total", "entries"))
-        posted[kind] = {reference: (sign * total, entries) for reference, total, entries in rows}
-    for pk, amount, reversed_at in GiftCardRedemption.objects.order_by("pk").values_list("pk", "amount",
-                                                                                        "reversed_at"):
-        reference = f"gift_card_redemption:{pk}"
-        expected = {EntryKind.GIFT_CARD_REDEEMED: (amount, 1),
-                    EntryKind.GIFT_CARD_REDEMPTION_REVERSED: (amount, 1) if reversed_at else None}
+    for kind in (EntryKind.CREDIT_SPENT, EntryKind.CREDIT_SPENDING_REVERSED):
+        sign = 1 if kind == EntryKind.CREDIT_SPENT else -1
+        rows = (JournalLine.objects.filter(entry__kind=kind).exclude(account__code=ledger.CREDIT_SPENT_CLEARING)
+                .values("entry__reference", "account__code")
+                .annotate(total=Sum("amount"), entries=Count("entry", distinct=True))
+                .values_list("entry__reference", "account__code", "total", "entries"))
+        posted[kind] = {reference: (code, sign * total, entries) for reference, code, total, entries in rows}
+    spendings = CreditSpending.objects.order_by("pk").values_list("pk", "gift_card_id", "customer_id", "amount",
+                                                                  "reversed_at")
+    for pk, gift_card_id, customer_id, amount, reversed_at in spendings:
+        source = ledger.GIFT_CARD_LIABILITY if gift_card_id else ledger.StoreCredit(customer_id).code
+        expected = {EntryKind.CREDIT_SPENT: (source, amount, 1),
+                    EntryKind.CREDIT_SPENDING_REVERSED: (source, amount, 1) if reversed_at else None}
         for kind, want in expected.items():
-            got = posted[kind].pop(reference, None)
+            got = posted[kind].pop(f"credit_spending:{pk}", None)
             if got != want:
-                problems.append(f"gift card spending {pk}: {kind} posted {got or 'nothing'}, expected "
-                                f"{want or 'nothing'}")
+                problems.append(f"credit spending {pk}: {kind} posted {got or 'nothing'}, expected {want or 'nothing'}")
     for kind, left in posted.items():
         if left:
-            problems.append(f"{len(left)} {kind} entries name no gift card spending")
+            problems.append(f"{len(left)} {kind} entries name no credit spending")
+    overdrawn = (JournalLine.objects.filter(account__code__startswith="store_credit:")
+                 .values("account__code", "currency").annotate(total=Sum("amount")).filter(total__gt=0)
+                 .values_list("account__code", "currency", "total"))
+    for code, currency, total in overdrawn:
+        problems.append(f"{code}: overdrawn by {total} {currency}")
     return problems

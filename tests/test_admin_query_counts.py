@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 
-from refunds import gift_cards, goodwill
+from refunds import credit, goodwill
 from returns import services
 from returns.models import UnmatchedParcel
 from tests import factories
@@ -51,7 +51,9 @@ def grow(shop, *, customer, warehouse, supervisor, capture, lines: int) -> None:
     _, code = factories.issued_gift_card(order=gift_order, warehouse=warehouse)
     finance = factories.staff_user("Finance", username=f"aq-finance-{next(_skus)}")
     for n in range(lines):
-        gift_cards.gift_card_redeem(code=code, amount="1.00", currency="USD", reference=f"CHK-{n}", by=finance)
+        credit.gift_card_redeem(code=code, amount="1.00", currency="USD", reference=f"CHK-{n}", by=finance)
+        credit.store_credit_spend(email=customer.email, amount="1.00", currency="USD", reference=f"CHK-{n}",
+                                  by=finance)  # from the goodwill above
     UnmatchedParcel.objects.create(tracking_number=f"1ZUNM{next(_skus)}", contents_note="a shirt",
                                    received_at=paid.received_at, received_by=warehouse)
 

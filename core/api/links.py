@@ -51,6 +51,11 @@ LINKS = {
         "GetReturnable": ("GET /api/v1/orders/{order_id}/returnable", {"order_id": "$response.body#/id"}),
         "ListOrderReturns": ("GET /api/v1/returns", {"order_id": "$response.body#/id"}),
         "IssueGiftReceipt": ("POST /api/v1/orders/{order_id}/gift-receipts", {"order_id": "$response.body#/id"}),
+        # The order's customer at the checkout: their store credit, looked up and spent by their e-mail.
+        "LookUpStoreCredit": ("POST /api/v1/store-credit/lookup",
+                              {"requestBody": {"email": "$response.body#/customer_email"}}),
+        "SpendStoreCredit": ("POST /api/v1/store-credit/spend",
+                             {"requestBody": {"email": "$response.body#/customer_email"}}),
     },
     "Returnable": {
         "QuoteReturn": ("POST /api/v1/returns/quote", {"requestBody": {"order_id": ORDER}}),
@@ -71,19 +76,22 @@ LINKS = {
     "PaginatedWebhookSubscriptionList": {
         key: (target, {"subscription_id": "$response.body#/results/0/id"})
         for key, (target, _) in WEBHOOK_SUBSCRIPTION.items()},
-    # A card looked up at checkout is spent with the same code; a spending is read and reversed by its id.
+    # Credit looked up at checkout is spent with the same code or e-mail; a spending is read and reversed
+    # by its id.
     "GiftCard": {
         "RedeemGiftCard": ("POST /api/v1/gift-cards/redeem", {"requestBody": {"code": "$request.body#/code"}})},
-    "GiftCardRedemption": {
-        "GetGiftCardRedemption": ("GET /api/v1/gift-card-redemptions/{redemption_id}",
-                                  {"redemption_id": "$response.body#/id"}),
-        "ReverseGiftCardRedemption": ("POST /api/v1/gift-card-redemptions/{redemption_id}/reverse",
-                                      {"redemption_id": "$response.body#/id"}),
+    "StoreCredit": {
+        "SpendStoreCredit": ("POST /api/v1/store-credit/spend", {"requestBody": {"email": "$request.body#/email"}})},
+    "CreditSpending": {
+        "GetCreditSpending": ("GET /api/v1/credit-spendings/{spending_id}", {"spending_id": "$response.body#/id"}),
+        "ReverseCreditSpending": ("POST /api/v1/credit-spendings/{spending_id}/reverse",
+                                  {"spending_id": "$response.body#/id"}),
     },
     # A customer's token (sent as `Authorization: Token <token>`) lists their returns, and revokes itself.
     "TokenResponse": {
         "ListMyReturns": ("GET /api/v1/returns", {}),
         "RevokeToken": ("DELETE /api/v1/auth/token", {}),
+        "GetMyStoreCredit": ("GET /api/v1/store-credit", {}),
     },
 }
 

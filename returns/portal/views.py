@@ -191,8 +191,11 @@ def _remember_submission(request, wizard: ReturnWizard, rma_number: str) -> None
 @login_required
 @require_GET
 def return_list(request):
+    from refunds.credit import store_credit_balances
+
     page = Paginator(selectors.returns_for_customer(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "portal/returns.html", {"page": page})
+    return render(request, "portal/returns.html", {"page": page,
+                                                   "store_credit": store_credit_balances(request.user)})
 
 
 def _own_return(request, rma: str):

@@ -306,6 +306,23 @@ def test_my_returns_list_only_my_own_with_their_status(alice, customer, other_cu
     assert theirs.rma_number not in page
 
 
+def test_my_returns_shows_my_store_credit_and_what_is_left_after_spending_it(alice, customer, supervisor, order):
+    from decimal import Decimal
+
+    from refunds import credit, goodwill
+
+    assert 'data-testid="store-credit"' not in alice.get(reverse("portal:returns")).content.decode()
+    goodwill.goodwill_grant(order=order, by=supervisor, amount=Decimal("20.00"), method="store_credit",
+                            reason="Arrived late.")
+    page = text(alice.get(reverse("portal:returns")))
+    assert "Your store credit" in page and "$20.00" in page
+    storefront = factories.partner_actor(slug="storefront", channel="web", scopes=["credit:spend"])
+    credit.store_credit_spend(email=customer.email, amount="12.50", currency="USD", reference="CHK-1", by=storefront)
+    assert "$7.50" in text(alice.get(reverse("portal:returns")))
+    german = text(alice.get(reverse("portal:returns"), HTTP_ACCEPT_LANGUAGE="de"))
+    assert "Ihr Guthaben" in german and "7,50" in german
+
+
 def test_a_returns_page_shows_its_timeline_without_staff_names_or_fraud_data(alice, customer, reviewer, order,
                                                                              lines):
     factories.policy(None, review_mode="manual")

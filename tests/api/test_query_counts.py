@@ -331,9 +331,10 @@ def test_customer_token(customer):
     assert_constant(counts)
 
 
-# --- gift cards at checkout ---
+# --- gift cards and store credit at checkout ---
 
 GIFT_CARD_QUERIES = {"lookup": 2, "redeem": 12, "read": 2, "reverse": 12}
+STORE_CREDIT_QUERIES = {"mine": 2, "lookup": 4, "spend": 13}
 
 
 def test_gift_cards(partner, customer, warehouse):
@@ -351,8 +352,27 @@ def test_gift_cards(partner, customer, warehouse):
         assert spent.status_code == 201, spent.content
         counts["redeem"].append(len(captured.captured_queries))
         pk = spent.json()["id"]
-        counts["read"].append(count_queries(lambda pk=pk: partner.get(f"/api/v1/gift-card-redemptions/{pk}"), 200))
+        counts["read"].append(count_queries(lambda pk=pk: partner.get(f"/api/v1/credit-spendings/{pk}"), 200))
         counts["reverse"].append(count_queries(
-            lambda pk=pk: partner.post(f"/api/v1/gift-card-redemptions/{pk}/reverse", {}, format="json"), 200))
+            lambda pk=pk: partner.post(f"/api/v1/credit-spendings/{pk}/reverse", {}, format="json"), 200))
     for operation, measured in counts.items():
         assert measured[1] <= measured[0] <= GIFT_CARD_QUERIES[operation], counts
+
+
+def test_store_credit(partner, api, customer, supervisor):
+    from refunds import goodwill
+
+    counts = {operation: [] for operation in STORE_CREDIT_QUERIES}
+    for currency in ("USD", "EUR"):  # one currency, then two: the answer lists both
+        order = factories.make_order(customer=customer, currency=currency,
+                                     lines=[(factories.product(f"qc-credit-{next(_skus)}"), 1, "20.00", "2.00")])
+        goodwill.goodwill_grant(order=order, by=supervisor, amount=Decimal("10.00"), method="store_credit",
+                                reason="A gesture.")
+        counts["mine"].append(count_queries(lambda: api.get("/api/v1/store-credit"), 200))
+        counts["lookup"].append(count_queries(lambda: partner.post(
+            "/api/v1/store-credit/lookup", {"email": customer.email}, format="json"), 200))
+        counts["spend"].append(count_queries(lambda currency=currency: partner.post(
+            "/api/v1/store-credit/spend", {"email": customer.email, "amount": "1.00", "currency": currency,
+                                           "reference": "CHK-1"}, format="json"), 201))
+    for operation, measured in counts.items():
+        assert measured[1] <= measured[0] <= STORE_CREDIT_QUERIES[operation], counts

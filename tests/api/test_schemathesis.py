@@ -2,6 +2,7 @@
 one operation at a time, and in stateful sequences along the links the schema documents (core/api/links.py)."""
 
 import zlib
+from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -18,6 +19,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from orders.api.views import ORDER_EXAMPLE
 from partners.models import SCOPES
 from partners.services import partner_key_create
+from refunds import goodwill
 from returns import services
 from returns.api.serializers import ReturnSerializer
 from returns.choices import ReturnMethod
@@ -88,7 +90,8 @@ def test_a_customers_return_without_the_staff_only_fields_conforms_to_the_schema
 
 
 @pytest.mark.django_db
-def test_stateful_sequences_over_every_operation_have_no_server_errors(partner_headers, customer, warehouse):
+def test_stateful_sequences_over_every_operation_have_no_server_errors(partner_headers, customer, warehouse,
+                                                                      supervisor):
     """Sequences of calls, each feeding ids from earlier answers into later calls along the schema's
     links (create a return → read, cancel, approve, label, receive, inspect it; create a webhook →
     read, change, delete it, list its deliveries). Random data cannot know an order or a return
@@ -101,6 +104,8 @@ def test_stateful_sequences_over_every_operation_have_no_server_errors(partner_h
     order = Order.objects.get()
     line_id = order.lines.values_list("pk", flat=True).first()
     _, gift_card_code = factories.issued_gift_card(order=order, warehouse=warehouse)  # a gift of one of the two
+    goodwill.goodwill_grant(order=order, by=supervisor, amount=Decimal("20.00"), method="store_credit",
+                            reason="Store credit for the checkout to spend.")
     operations = {op.ok().label for op in schema.get_all_operations()}
     real_ids = {"order_id": order.pk}
     reached: set[str] = set()
@@ -139,6 +144,9 @@ def test_stateful_sequences_over_every_operation_have_no_server_errors(partner_h
         "POST /api/v1/orders/{order_id}/gift-receipts": lambda case: {},  # the whole order
         "POST /api/v1/auth/token": lambda case: {"username": customer.username, "password": factories.PASSWORD},
         "POST /api/v1/gift-cards/lookup": lambda case: {"code": gift_card_code},
+        "POST /api/v1/store-credit/lookup": lambda case: {"email": customer.email},
+        "POST /api/v1/store-credit/spend": lambda case: {"email": customer.email, "amount": "1.00", "currency": "USD",
+                                                         "reference": "CHK-2"},
         "POST /api/v1/gift-cards/redeem": lambda case: {"code": gift_card_code, "amount": "1.00", "currency": "USD",
                                                         "reference": "CHK-1"},
     }
