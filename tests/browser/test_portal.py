@@ -225,3 +225,24 @@ def test_a_customer_switches_to_german_and_returns_an_item(live_server, page, sc
     screenshot("de-3-bestaetigung")
     page.reload()  # the choice is remembered (cookie), not only for one page
     expect(page.get_by_role("heading", name="Rücksendung angefragt")).to_be_visible()
+
+
+def test_a_customer_sees_their_store_credit_go_down_as_the_shop_spends_it(
+        live_server, page, screenshot, shop_with_order, customer, supervisor):
+    from decimal import Decimal
+
+    from refunds import credit, goodwill
+
+    goodwill.goodwill_grant(order=shop_with_order, by=supervisor, amount=Decimal("20.00"), method="store_credit",
+                            reason="Arrived late.")
+    log_in(page, live_server, "alice")
+    page.get_by_role("link", name="My returns").first.click()
+    balance = page.get_by_test_id("store-credit")
+    expect(balance.get_by_role("heading", name="Your store credit")).to_be_visible()
+    expect(balance).to_contain_text("$20.00")
+    screenshot("store-credit")
+
+    storefront = factories.partner_actor(slug="storefront", channel="web", scopes=["credit:spend"])
+    credit.store_credit_spend(email=customer.email, amount="12.50", currency="USD", reference="CHK-1", by=storefront)
+    page.reload()
+    expect(page.get_by_test_id("store-credit")).to_contain_text("$7.50")
