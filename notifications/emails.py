@@ -8,7 +8,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from core.i18n import customer_language
+from core.i18n import customer_language, supported_language
 from core.money import format_money
 from notifications.choices import NotificationEvent
 from returns.choices import LabelStatus, RefundMethod
@@ -89,15 +89,29 @@ def context_for(notification) -> dict:
     return context
 
 
+def to_gift_recipient(return_request, event: str) -> bool:
+    """Whether an e-mail about the return goes to its gift recipient: every one of a gift return but
+    the one a policy may send the purchaser."""
+    return return_request.gift_receipt_id is not None and event != NotificationEvent.GIFT_RETURNED
+
+
 def _addressee(return_request, event: str) -> str:
-    if return_request.gift_receipt_id is not None and event != NotificationEvent.GIFT_RETURNED:
+    if to_gift_recipient(return_request, event):
         return return_request.recipient_name
     return return_request.customer.first_name or return_request.customer.get_username()
 
 
+def language_of(return_request, event: str) -> str:
+    """The gift recipient's language for their e-mails (the one they used the portal in), else the
+    customer's."""
+    if to_gift_recipient(return_request, event):
+        return supported_language(return_request.recipient_language) or settings.LANGUAGE_CODE
+    return customer_language(return_request.customer)
+
+
 def build_message(notification, *, recipient: str | None = None) -> EmailMultiAlternatives:
     event = notification.event
-    language = customer_language(notification.return_request.customer)
+    language = language_of(notification.return_request, event)
     with translation.override(language):
         context = context_for(notification)
         subject = " ".join(render_to_string(f"emails/{event}_subject.txt", context).split())

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core import tracing
 from notifications.choices import NotificationEvent, NotificationStatus
-from notifications.emails import build_message
+from notifications.emails import build_message, to_gift_recipient
 from notifications.models import Notification
 from returns.choices import LabelStatus
 
@@ -103,9 +103,7 @@ def notification_send(*, return_request_id: int, event: str) -> str:
 def recipient_of(return_request, event: str) -> str:
     """Who hears about a return: its gift recipient, if it is a gift return (the purchaser only
     hears the one e-mail a policy may ask for), else the customer."""
-    if return_request.gift_receipt_id is not None and event != NotificationEvent.GIFT_RETURNED:
-        return return_request.recipient_email
-    return return_request.customer.email
+    return return_request.recipient_email if to_gift_recipient(return_request, event) else return_request.customer.email
 
 
 def notifications_due(*, older_than_seconds: int):

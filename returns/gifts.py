@@ -18,11 +18,12 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core import codes
 from core.actors import channel_of
 from core.errors import ErrorList, NotFound, PermissionDenied, TooManyAttempts, ValidationFailed
+from core.i18n import supported_language
 from core.transitions import save_with_history
 from orders.models import Order, OrderLine
 from returns.choices import RefundMethod, Resolution
@@ -158,7 +159,8 @@ def _checked_recipient(name: str, email: str) -> tuple[str, str]:
 
 def gift_return_create(*, gift_receipt: GiftReceipt, recipient_name: str, recipient_email: str, lines: list[dict],
                        refund_method: str = RefundMethod.GIFT_CARD, note: str = "") -> ReturnRequest:
-    """The recipient of a verified gift receipt returns items of it for a gift card.
+    """The recipient of a verified gift receipt returns items of it for a gift card. Their e-mails are
+    written in the language they use the portal in now (they have no account to keep a choice in).
 
     Each line is `{"order_line_id", "quantity", "reason", "note"}`; the usual eligibility applies
     (window, returnable, quantity left, under a lock on the order). Anything but a gift card, and
@@ -184,7 +186,8 @@ def gift_return_create(*, gift_receipt: GiftReceipt, recipient_name: str, recipi
     lines = [{**line, "resolution": Resolution.REFUND} for line in lines or []]
     return return_request_create(by=None, order_id=gift_receipt.order_id, lines=lines,
                                  refund_method=RefundMethod.GIFT_CARD, note=note, gift_receipt=gift_receipt,
-                                 recipient_name=name, recipient_email=email)
+                                 recipient_name=name, recipient_email=email,
+                                 recipient_language=supported_language(translation.get_language()) or "")
 
 
 # --- the recipient's status page ---

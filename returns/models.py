@@ -274,6 +274,9 @@ class ReturnRequest(ConcurrentTransitionMixin, TimeStampedModel):
                                      related_name="returns")
     recipient_name = models.CharField(max_length=200, blank=True)
     recipient_email = models.EmailField(blank=True)
+    recipient_language = models.CharField(max_length=10, blank=True,
+                                          help_text="The language the gift recipient used the portal in: their "
+                                                    "e-mails are written in it.")
     history = HistoricalRecords()
 
     class Meta:

@@ -111,7 +111,7 @@ def _outcome_attributes(return_request: ReturnRequest) -> dict:
 @transaction.atomic
 def return_request_create(
     *, by, order_id, lines: list[dict], refund_method: str = RefundMethod.ORIGINAL_PAYMENT, note: str = "",
-    gift_receipt=None, recipient_name: str = "", recipient_email: str = "",
+    gift_receipt=None, recipient_name: str = "", recipient_email: str = "", recipient_language: str = "",
     return_method: str = ReturnMethod.LABEL,
 ) -> ReturnRequest:
     """Check eligibility under a lock on the order, create the return, score it, and authorise
@@ -141,7 +141,7 @@ def return_request_create(
         return_method=offer.method, policy_snapshot=_policy_snapshot(order, requested, offer), by=by,
         trace_context=tracing.context_dict(),
         gift_receipt=gift_receipt, recipient_name=recipient_name, recipient_email=recipient_email,
-        rule_version=decided.version, rule_decision=decided.early,
+        recipient_language=recipient_language, rule_version=decided.version, rule_decision=decided.early,
     )
     tracing.annotate({"return.rma_id": return_request.rma_number})
     created = ReturnLine.objects.bulk_create([

@@ -61,3 +61,24 @@ def test_switching_in_the_portal_changes_the_language_of_the_next_email(
     (approved,) = messages_for(rr)
     assert approved.subject == f"Votre retour {rr.rma_number} est accepté : votre étiquette est jointe"
     assert "Bonjour alice," in approved.body
+
+
+def test_a_gift_recipient_hears_in_the_language_they_used_and_the_purchaser_in_theirs(
+        customer, order, reviewer, django_capture_on_commit_callbacks):
+    from returns import gifts
+
+    factories.policy(None, gift_returns_notify_purchaser=True)
+    customer_language_set(user=customer, language="fr")
+    _, code = gifts.gift_receipt_issue(by=reviewer, order_id=order.pk)
+    shirt = order.lines.get(product__sku="shirt-blue-m")
+    with translation.override("de"), django_capture_on_commit_callbacks(execute=True):  # the recipient's portal
+        receipt = gifts.gift_receipt_verify(code=code, client_ip="198.51.100.1")
+        rr = gifts.gift_return_create(gift_receipt=receipt, recipient_name="Grete", recipient_email="grete@example.de",
+                                      lines=[factories.line_request(shirt, 1)])
+    assert rr.recipient_language == "de"
+    to_recipient = [m for m in messages_for(rr) if m.to == ["grete@example.de"]]
+    to_purchaser = [m for m in messages_for(rr) if m.to == [customer.email]]
+    assert to_recipient and all(m.extra_headers["Content-Language"] == "de" for m in to_recipient)
+    assert to_recipient[0].body.startswith("Guten Tag Grete,")
+    (told,) = to_purchaser
+    assert told.extra_headers["Content-Language"] == "fr"
