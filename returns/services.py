@@ -1082,25 +1082,26 @@ def return_record_own_shipment(*, return_request, by, carrier: str, tracking_num
     if channel_of(by) is None and by.is_staff:
         _require_permission(by, "returns.manage_returnrequest", "You may not act on returns for customers.")
     elif channel_of(by) is None and return_request.customer_id != by.pk:
-        raise NotFound("No such return.", code="return_not_found")
+        raise NotFound(_("No such return."), code="return_not_found")
     carrier, tracking_number = str(carrier or "").strip(), str(tracking_number or "").strip()
     errors = ErrorList()
     if not carrier or len(carrier) > 50:
-        errors.add("invalid_carrier", "Name the carrier (at most 50 characters).", field="carrier")
+        errors.add("invalid_carrier", _("Name the carrier (at most 50 characters)."), field="carrier")
     if not tracking_number or len(tracking_number) > 64 or not tracking_number.replace("-", "").isalnum():
-        errors.add("invalid_tracking_number", "Give the tracking number: letters and digits, at most 64.",
+        errors.add("invalid_tracking_number", _("Give the tracking number: letters and digits, at most 64."),
                    field="tracking_number")
     errors.raise_if_any()
     if return_request.return_method != ReturnMethod.OWN_SHIPPING:
-        raise ValidationFailed("This return comes back with our label or drop-off code, not your own shipping.",
+        raise ValidationFailed(_("This return comes back with our label or drop-off code, not your own shipping."),
                                code="not_own_shipping")
     if return_request.status != ReturnStatus.AUTHORIZED:
-        raise InvalidTransition(f"Tracking can be given while the return is authorised, not {return_request.status}.",
+        raise InvalidTransition(_("Tracking can be given while the return is authorised, not %(status)s.")
+                                % {"status": return_request.get_status_display()},
                                 code="returnrequest_cannot_record_shipment")
     if (carrier, tracking_number) == (return_request.carrier, return_request.tracking_number):
         return return_request
     if ReturnRequest.objects.filter(tracking_number=tracking_number).exclude(pk=return_request.pk).exists():
-        raise Conflict("This tracking number belongs to another return.", code="tracking_number_in_use")
+        raise Conflict(_("This tracking number belongs to another return."), code="tracking_number_in_use")
     return_request.carrier, return_request.tracking_number = carrier, tracking_number
     save_with_history(return_request, by=by, reason=f"own shipment: {carrier} {tracking_number}")
     return return_request

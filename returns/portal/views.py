@@ -285,14 +285,14 @@ def return_shipment(request, rma: str):
     return_request = _own_return(request, rma)
     form = ShipmentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the carrier and the tracking number.")
+        messages.error(request, _("Give the carrier and the tracking number."))
         return redirect("portal:return", rma=return_request.rma_number)
     try:
         services.return_record_own_shipment(return_request=return_request, by=request.user, **form.cleaned_data)
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Thank you: we will follow your parcel with this tracking number.")
+        messages.success(request, _("Thank you: we will follow your parcel with this tracking number."))
     return redirect("portal:return", rma=return_request.rma_number)
 
 

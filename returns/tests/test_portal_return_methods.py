@@ -74,6 +74,20 @@ def test_own_shipping_takes_the_tracking_number_in_the_portal(portal, order, off
     assert portal.get(reverse("portal:drop_off_code", args=[rr.rma_number])).status_code == 404
 
 
+def test_own_shipping_speaks_the_customers_language(portal, order, offered, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        portal.post(reverse("portal:return_start", args=[order.pk]), wizard_post(order, "submit", "own_shipping"))
+    rr = ReturnRequest.objects.get()
+    url = reverse("portal:shipment", args=[rr.rma_number])
+    german = {"HTTP_ACCEPT_LANGUAGE": "de", "follow": True}
+    missing = portal.post(url, {"carrier": "", "tracking_number": ""}, **german).content.decode()
+    bad = portal.post(url, {"carrier": "DHL", "tracking_number": "a b"}, **german).content.decode()
+    done = portal.post(url, {"carrier": "DHL", "tracking_number": "JD0142"}, **german).content.decode()
+    assert "Geben Sie den Versanddienst und die Sendungsnummer an." in missing
+    assert "Buchstaben und Ziffern" in bad
+    assert "Wir verfolgen Ihr Paket mit dieser Sendungsnummer." in done
+
+
 def test_a_method_not_offered_for_the_items_is_shown_on_the_method_field(portal, order, shop):
     factories.policy(None, return_methods={"label": "0"})
     factories.policy("apparel", return_methods={"label": "0", "qr_drop_off": "1.00"})
