@@ -267,7 +267,8 @@ def test_parcel_scanned_but_not_received_by_the_deadline_is_recovered(request_re
     _assert_books_clean()
 
 
-def test_an_early_refund_not_paid_by_the_deadline_waits_for_the_parcel(request_return, run):
+def test_an_early_refund_not_paid_by_the_deadline_waits_for_the_parcel(request_return, run, client, customer):
+    client.force_login(customer)
     with queued_not_run():
         rr = request_return(T.AT_REQUEST)  # its payment message is lost
     refund = rr.refund
@@ -276,6 +277,8 @@ def test_an_early_refund_not_paid_by_the_deadline_waits_for_the_parcel(request_r
         assert refund_process(refund_id=refund.pk).status == RefundStatus.PENDING
         assert sweep_stuck_refunds() == 0
         assert recover_overdue_early_refunds() == 0  # nothing was paid: nothing to recover
+        portal = client.get(reverse("portal:return", args=[rr.rma_number])).content.decode()
+        assert "On hold: it is paid once your parcel is scanned or reaches us" in portal
         refund.refresh_from_db()
         assert (refund.status, refund.attempts) == (RefundStatus.PENDING, 0)
         assert not SandboxRefund.objects.exists()
@@ -283,6 +286,7 @@ def test_an_early_refund_not_paid_by_the_deadline_waits_for_the_parcel(request_r
 
         rr = _ship(rr, run)  # the parcel turns up late: the sweeper pays it
         assert not early_refunds_held(now=timezone.now()).exists()
+        assert "On hold" not in client.get(reverse("portal:return", args=[rr.rma_number])).content.decode()
         assert run(sweep_stuck_refunds) == 1
     refund.refresh_from_db()
     assert refund.status == RefundStatus.COMPLETED and SandboxRefund.objects.count() == 1

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import i18n
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -220,6 +221,16 @@ def return_detail(request, rma: str):
     return render(request, "portal/return_detail.html", context)
 
 
+def _refund_status(refund) -> str:
+    from refunds.early_refunds import early_refund_held
+
+    if refund is None:
+        return ""
+    if early_refund_held(refund, now=timezone.now()):
+        return wording.REFUND_HELD_TEXT
+    return wording.REFUND_STATUS_TEXT.get(refund.status, "")
+
+
 def _return_context(return_request) -> dict:
     refund = return_request.refund if return_request.has_refund() else None
     estimate = None
@@ -227,7 +238,7 @@ def _return_context(return_request) -> dict:
         estimate = services.return_quote(return_request=return_request)
     return {
         "rr": return_request, "status": wording.status_text(return_request.status), "refund": refund,
-        "refund_status": wording.REFUND_STATUS_TEXT.get(refund.status, "") if refund else "",
+        "refund_status": _refund_status(refund),
         "refund_method": wording.REFUND_METHOD_TEXT.get(refund.paid_method if refund else return_request.refund_method),
         "estimate": estimate,
         "decision": customer_view(return_request.rule_decision, return_request),

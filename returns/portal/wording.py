@@ -65,6 +65,9 @@ REFUND_STATUS_TEXT = {
     RefundStatus.WRITTEN_OFF: _("Settled"),
 }
 
+# An early refund whose parcel missed its deadline waits for the parcel (refunds.early_refunds).
+REFUND_HELD_TEXT = _("On hold: it is paid once your parcel is scanned or reaches us")
+
 REFUND_METHOD_TEXT = {
     RefundMethod.ORIGINAL_PAYMENT: _("Your original payment method"),
     RefundMethod.STORE_CREDIT: _("Store credit"),
