@@ -1,9 +1,12 @@
 """Thin tasks: they take ids and call services. All are safe to run twice."""
 
+import logging
 import time
 
 from celery import shared_task
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None, ignore_result=True)
@@ -33,17 +36,44 @@ def process_refund(self, refund_id: int, gateway: str | None = None) -> str:
 def sweep_stuck_refunds() -> int:
     """Re-drive refunds that a lost message or a dead worker left behind, longest waiting first.
 
-    At most REFUNDS["SWEEP_BATCH"] a run: after a spike most pending refunds still have their message
-    in the queue, and re-driving all of them every minute would multiply the queue. (An extra message
-    is harmless — the claim lets one worker in — but it is work, and it takes a token from the bucket.)
+    At most REFUNDS["SWEEP_BATCH"] a run. While the refunds queue holds more than REFUNDS["SWEEP_BACKLOG"]
+    messages (a spike), a pending refund is most likely still queued, not lost, and a second message
+    would only wait behind the first (and every refund lost meanwhile behind all of those): pending
+    refunds are then re-driven only once they have waited PENDING_STALE_IN_BACKLOG_SECONDS; lapsed
+    leases and due retries are re-driven as ever. (An extra message is harmless — the claim lets one
+    worker in — but it is work, and it takes a token from the bucket.)
     """
     from refunds.selectors import refunds_due_for_sweep
 
-    due = list(refunds_due_for_sweep(pending_stale_seconds=settings.REFUNDS["PENDING_STALE_SECONDS"])
-               .order_by("updated_at").values_list("pk", "gateway")[:settings.REFUNDS["SWEEP_BATCH"]])
+    config = settings.REFUNDS
+    backlog = refunds_queue_backlog()
+    stale = config["PENDING_STALE_SECONDS"]
+    if backlog is not None and backlog > config["SWEEP_BACKLOG"]:
+        stale = max(stale, config["PENDING_STALE_IN_BACKLOG_SECONDS"])
+        logger.info("refunds queue backlog: pending refunds left to their messages",
+                                         extra={"backlog": backlog})
+    due = list(refunds_due_for_sweep(pending_stale_seconds=stale)
+               .order_by("updated_at").values_list("pk", "gateway")[:config["SWEEP_BATCH"]])
     for refund_id, gateway in due:
         process_refund.delay(refund_id, gateway=gateway)
     return len(due)
+
+
+def refunds_queue_backlog() -> int | None:
+    """Messages waiting on the refunds queue, or None when the broker cannot say (tasks run eagerly,
+    or the broker is unreachable: then the sweeper re-drives as if there were no backlog)."""
+    from celery import current_app
+    from kombu.exceptions import OperationalError
+
+    if current_app.conf.task_always_eager:
+        return None
+    queue = settings.CELERY_TASK_ROUTES["refunds.tasks.*"]["queue"]
+    with current_app.connection_for_read() as connection:
+        try:
+            connection.ensure_connection(max_retries=1)  # a broker that is down is not waited for
+            return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
+        except (OperationalError, *connection.connection_errors, *connection.channel_errors):
+            return None
 
 
 @shared_task

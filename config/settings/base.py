@@ -283,6 +283,10 @@ REFUNDS = {
     "PENDING_STALE_SECONDS": env.int("REFUNDS_PENDING_STALE_SECONDS", default=120),
     # Refunds the sweeper re-drives per run (every minute), longest waiting first.
     "SWEEP_BATCH": env.int("REFUNDS_SWEEP_BATCH", default=500),
+    # With more than SWEEP_BACKLOG messages waiting on the refunds queue (a spike), a pending refund is most
+    # likely still queued, not lost: the sweeper re-drives it only after PENDING_STALE_IN_BACKLOG_SECONDS.
+    "SWEEP_BACKLOG": env.int("REFUNDS_SWEEP_BACKLOG", default=1000),
+    "PENDING_STALE_IN_BACKLOG_SECONDS": env.int("REFUNDS_PENDING_STALE_IN_BACKLOG_SECONDS", default=3600),
     "RATE_LIMIT_PER_SECOND": env.float("REFUNDS_RATE_LIMIT_PER_SECOND", default=20.0),
     "RATE_LIMIT_BURST": env.int("REFUNDS_RATE_LIMIT_BURST", default=20),
     "RATE_LIMIT_REDIS_URL": env("REFUNDS_RATE_LIMIT_REDIS_URL", default=""),
