@@ -40,15 +40,18 @@ def test_the_address_our_outermost_proxy_saw(forwarded, proxies, expected):
 
 @pytest.fixture
 def two_logins_a_minute():
+    """DRF reads the rates once, at import: they are set on the class, and put back as they were (not
+    from the settings, which are still the tight ones until the override ends)."""
     tight = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"caller": "100/min", "login": "2/min"}}
+    rates = SimpleRateThrottle.THROTTLE_RATES
     cache.clear()
-    with override_settings(REST_FRAMEWORK=tight):
-        SimpleRateThrottle.THROTTLE_RATES = tight["DEFAULT_THROTTLE_RATES"]
-        try:
+    try:
+        with override_settings(REST_FRAMEWORK=tight):
+            SimpleRateThrottle.THROTTLE_RATES = tight["DEFAULT_THROTTLE_RATES"]
             yield
-        finally:
-            cache.clear()
-            SimpleRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    finally:
+        cache.clear()
+        SimpleRateThrottle.THROTTLE_RATES = rates
 
 
 def _login(forwarded: str):
