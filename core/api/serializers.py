@@ -28,3 +28,10 @@ class ProblemSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable error code.")
     errors = serializers.ListField(child=serializers.DictField(), required=False,
                                    help_text="Per-field errors: field, code, detail.")
+
+
+def validated(serializer_class, request, partial: bool = False) -> dict:
+    """The request's body checked by `serializer_class`; a bad one is a 400 with every field's error."""
+    serializer = serializer_class(data=request.data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

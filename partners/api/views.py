@@ -5,6 +5,7 @@ from rest_framework.response import Response
 
 from core.api import schema
 from core.api.pagination import Cursor
+from core.api.serializers import validated
 from core.api.views import ApiView
 from core.errors import NotFound
 from partners import selectors, services
@@ -64,7 +65,7 @@ class WebhookListCreate(Webhooks):
                    409: schema.problem("Idempotency conflict.", "request_in_progress"), **schema.COMMON},
     )
     def post(self, request):
-        data = _valid(WebhookSubscriptionInput, request)
+        data = validated(WebhookSubscriptionInput, request)
         created = services.webhook_subscription_create(by=request.user, url=data["url"],
                                                        event_types=data["event_types"], active=data["active"])
         return Response(WebhookSubscriptionCreatedSerializer(created).data, status=status.HTTP_201_CREATED)
@@ -84,7 +85,7 @@ class WebhookDetail(Webhooks):
                    responses={200: WebhookSubscriptionSerializer, 400: schema.BAD_REQUEST, 422: REFUSED,
                               404: SUBSCRIPTION_NOT_FOUND, **schema.COMMON})
     def patch(self, request, subscription_id: int):
-        data = _valid(WebhookSubscriptionInput, request, partial=True)
+        data = validated(WebhookSubscriptionInput, request, partial=True)
         updated = services.webhook_subscription_update(
             subscription=visible_subscription(request, subscription_id), by=request.user, url=data.get("url"),
             event_types=data.get("event_types"), active=data.get("active"))
@@ -120,7 +121,3 @@ class WebhookDeliveries(Webhooks):
         return paginator.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
 
 
-def _valid(serializer_class, request, partial: bool = False) -> dict:
-    serializer = serializer_class(data=request.data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data

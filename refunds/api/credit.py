@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from core.api import schema
 from core.api.fields import MoneyAmount
-from core.api.serializers import StrictSerializer
+from core.api.serializers import StrictSerializer, validated
 from core.api.views import ApiView
 from refunds import credit
 from refunds.models import CreditSpending, GiftCard
@@ -78,10 +78,6 @@ class CreditSpendingSerializer(serializers.ModelSerializer):
         return "gift_card" if spending.gift_card_id else "store_credit"
 
 
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class GiftCardLookup(ApiView):
@@ -92,7 +88,7 @@ class GiftCardLookup(ApiView):
                    request=GiftCardCodeInput,
                    responses={200: GiftCardSerializer, 404: CARD_NOT_FOUND, **schema.COMMON})
     def post(self, request):
-        card = credit.gift_card_find(code=_valid(GiftCardCodeInput, request)["code"], by=request.user)
+        card = credit.gift_card_find(code=validated(GiftCardCodeInput, request)["code"], by=request.user)
         return Response(GiftCardSerializer(card).data)
 
 
@@ -110,7 +106,7 @@ class GiftCardRedeem(ApiView):
             422: ("The amount, currency or reference does not fit the card.", "gift_card_insufficient_balance",
                   "currency_mismatch", "amount_precision", "invalid_amount", "reference_required")}))
     def post(self, request):
-        data = _valid(GiftCardRedeemInput, request)
+        data = validated(GiftCardRedeemInput, request)
         spending = credit.gift_card_redeem(code=data["code"], amount=data["amount"], currency=data["currency"],
                                            reference=data["reference"], by=request.user)
         return Response(CreditSpendingSerializer(spending).data, status=status.HTTP_201_CREATED)
@@ -124,7 +120,7 @@ class StoreCreditLookup(ApiView):
                    request=StoreCreditCustomerInput,
                    responses={200: StoreCreditSerializer, 404: CUSTOMER_NOT_FOUND, **schema.COMMON})
     def post(self, request):
-        customer = credit.store_credit_customer(email=_valid(StoreCreditCustomerInput, request)["email"],
+        customer = credit.store_credit_customer(email=validated(StoreCreditCustomerInput, request)["email"],
                                                 by=request.user)
         return Response(StoreCreditSerializer({"balances": credit.store_credit_balances(customer)}).data)
 
@@ -143,7 +139,7 @@ class StoreCreditSpend(ApiView):
             422: ("The amount, currency or reference does not fit.", "store_credit_insufficient", "amount_precision",
                   "invalid_amount", "invalid_currency", "reference_required")}))
     def post(self, request):
-        data = _valid(StoreCreditSpendInput, request)
+        data = validated(StoreCreditSpendInput, request)
         spending = credit.store_credit_spend(email=data["email"], amount=data["amount"], currency=data["currency"],
                                              reference=data["reference"], by=request.user)
         return Response(CreditSpendingSerializer(spending).data, status=status.HTTP_201_CREATED)
@@ -182,7 +178,7 @@ class CreditSpendingReverse(ApiView):
                    request=ReverseInput, parameters=[schema.IDEMPOTENCY_KEY],
                    responses=schema.writes({200: CreditSpendingSerializer, 404: SPENDING_NOT_FOUND}))
     def post(self, request, spending_id: int):
-        data = _valid(ReverseInput, request)
+        data = validated(ReverseInput, request)
         spending = credit.credit_spending_reverse(spending_id=spending_id, by=request.user,
                                                              reason=data["reason"])
         return Response(CreditSpendingSerializer(spending).data)

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from core.api import schema
 from core.api.pagination import Cursor
+from core.api.serializers import validated
 from core.api.views import ApiView
 from core.errors import Conflict, NotFound
 from core.storable import unstorable_text
@@ -95,7 +96,7 @@ class ReturnListCreate(ApiView):
         responses=schema.writes({201: ReturnSerializer, 404: schema.NOT_FOUND, 422: ELIGIBILITY}),
     )
     def post(self, request):
-        data = _valid(ReturnRequestInput, request)
+        data = validated(ReturnRequestInput, request)
         created = services.return_request_create(
             by=request.user, order_id=data["order_id"], lines=data["lines"],
             refund_method=data["refund_method"], note=data["note"], return_method=data["return_method"])
@@ -116,7 +117,7 @@ class ReturnQuote(ApiView):
         responses=schema.writes({200: QuoteSerializer, 404: schema.NOT_FOUND, 422: ELIGIBILITY}),
     )
     def post(self, request):
-        data = _valid(ReturnRequestInput, request)
+        data = validated(ReturnRequestInput, request)
         quote = services.return_quote_request(by=request.user, order_id=data["order_id"], lines=data["lines"],
                                               refund_method=data["refund_method"],
                                               return_method=data["return_method"])
@@ -139,7 +140,7 @@ class ReturnCancel(ApiView):
                    request=ReasonInput, parameters=[schema.IDEMPOTENCY_KEY],
                    responses=schema.writes({200: ReturnSerializer, 404: schema.NOT_FOUND, 409: TRANSITION}))
     def post(self, request, rma: str):
-        data = _valid(ReasonInput, request)
+        data = validated(ReasonInput, request)
         found = services.return_cancel(return_request=visible_return(request, rma), by=request.user,
                                        reason=data["reason"])
         return _detail(request, found)
@@ -153,7 +154,7 @@ class ReturnApprove(ApiView):
                    request=ReasonInput, parameters=[schema.IDEMPOTENCY_KEY],
                    responses=schema.writes({200: ReturnSerializer, 404: schema.NOT_FOUND, 409: TRANSITION}))
     def post(self, request, rma: str):
-        data = _valid(ReasonInput, request)
+        data = validated(ReasonInput, request)
         found = services.return_approve(return_request=visible_return(request, rma), by=request.user,
                                         reason=data["reason"])
         return _detail(request, found)
@@ -168,7 +169,7 @@ class ReturnReject(ApiView):
                    responses=schema.writes({200: ReturnSerializer, 404: schema.NOT_FOUND, 409: TRANSITION,
                                             422: ("A reason is required.", "reason_required")}))
     def post(self, request, rma: str):
-        data = _valid(RejectInput, request)
+        data = validated(RejectInput, request)
         found = services.return_reject(return_request=visible_return(request, rma), by=request.user,
                                        reason=data["reason"])
         return _detail(request, found)
@@ -210,16 +211,12 @@ class ReturnShipment(ApiView):
                        422: ("Not an own-shipping return, or no carrier or tracking number.", "not_own_shipping",
                              "invalid_carrier", "invalid_tracking_number")}))
     def post(self, request, rma: str):
-        data = _valid(ShipmentInput, request)
+        data = validated(ShipmentInput, request)
         found = services.return_record_own_shipment(return_request=visible_return(request, rma), by=request.user,
                                                     carrier=data["carrier"], tracking_number=data["tracking_number"])
         return _detail(request, found)
 
 
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _detail(request, found) -> Response:
